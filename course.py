@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""One entry point for students, instructors and CI. Standard library only: run it with any Python 3.10+.
+
+    python3 course.py lab          set everything up, open the course in JupyterLab
+    python3 course.py test         set everything up, run the whole test suite (what .ci/run calls)
+
+Instructors:
+    python3 course.py release [ID ...]    regenerate assignments/ from solutions/ (nbgrader)
+    python3 course.py autograde [ID ...]  autograde every submission in submitted/
+    python3 course.py feedback [ID ...]   write feedback/ and grades.csv
+Maintainers:
+    python3 course.py execute [NOTEBOOK ...]   re-run lecture notebooks in the fast budget, in place
+    python3 course.py setup                    only build the environment
+
+Setup makes a virtual environment in .venv from requirements.txt and puts this checkout's course_lib
+on its path. It records a hash of the requirements, so the second run skips straight to the command.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".course-stamp"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def say(msg: str) -> None:
+    print(f"[course] {msg}", flush=True)
+
+
+def run(cmd, **kwargs) -> int:
+    return subprocess.call([str(c) for c in cmd], **kwargs)
+
+
+def requirements_hash() -> str:
+    h = hashlib.sha256()
+    for name in ("requirements.txt", "pyproject.toml"):
+        h.update((ROOT / name).read_bytes())
+    h.update(sys.version.encode())
+    return h.hexdigest()
+
+
+def course_env(**extra) -> dict:
+    """The environment every course command runs in: the venv first on PATH (nbgrader calls
+    `alembic` by name), quiet kernels, and any extra variables."""
+    env = dict(os.environ)
+    env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
+    env["VIRTUAL_ENV"] = str(VENV)
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    env.pop("PYTHONHOME", None)
+    env.update(extra)
+    return env
+
+
+def setup() -> None:
+    if sys.version_info < (3, 10):
+        sys.exit(f"[course] Python 3.10 or newer is needed; this is {sys.version.split()[0]}")
+    want = requirements_hash()
+    if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == want:
+        say(f"environment up to date ({VENV.relative_to(ROOT)})")
+        return
+    t0 = time.time()
+    if not PY.exists():
+        say(f"creating a virtual environment in {VENV.relative_to(ROOT)}")
+        if run([sys.executable, "-m", "venv", VENV]) != 0:
+            sys.exit("[course] could not create the virtual environment (on Debian/Ubuntu: apt install python3-venv)")
+    say("installing the pinned requirements (the first time takes a few minutes: torch is large)")
+    code = run([PY, "-m", "pip", "install", "--disable-pip-version-check", "-r", ROOT / "requirements.txt"],
+               env=course_env())
+    if code != 0:
+        sys.exit("[course] pip could not install requirements.txt; the lines above say which package failed")
+    # This checkout's course_lib, importable from anywhere in the venv (an editable install without a build).
+    site = subprocess.check_output([str(PY), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                   text=True).strip()
+    Path(site, "course_lib_checkout.pth").write_text(str(ROOT) + "\n")
+    STAMP.write_text(want + "\n")
+    say(f"environment ready in {time.time() - t0:.0f} s")
+
+
+def nbgrader(*args) -> int:
+    return run([PY, "-m", "nbgrader", *args], cwd=ROOT, env=course_env())
+
+
+def assignment_ids(given) -> list[str]:
+    ids = list(given) or sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+    for a in ids:
+        if not (ROOT / "solutions" / a).is_dir():
+            sys.exit(f"[course] no assignment {a!r} in solutions/ (have: "
+                     f"{', '.join(sorted(p.name for p in (ROOT / 'solutions').iterdir()))})")
+    return ids
+
+
+def cmd_lab(args) -> int:
+    setup()
+    extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    say("opening JupyterLab: start with lectures/01_autoencoders.ipynb (Ctrl-C stops the server)")
+    return run([BIN / "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", *extra, *args], cwd=ROOT, env=course_env())
+
+
+def cmd_test(args) -> int:
+    setup()
+    # Tests always run in the fast budget and never reach for the network.
+    env = course_env(COURSE_BUDGET="fast", COURSE_OFFLINE="1")
+    t0 = time.time()
+    code = run([PY, "-m", "pytest", "tests", "lectures", "solutions", "--nbval-lax", "--nbval-current-env",
+                "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "--durations=15", *args], cwd=ROOT, env=env)
+    say(f"test suite finished in {time.time() - t0:.0f} s with exit code {code}")
+    return code
+
+
+def cmd_release(args) -> int:
+    setup()
+    for a in assignment_ids(args):
+        say(f"generating assignments/{a} from solutions/{a}")
+        if nbgrader("generate_assignment", a, "--force", "--log-level=WARN") != 0:
+            return 1
+    return 0
+
+
+def cmd_autograde(args) -> int:
+    setup()
+    if not (ROOT / "submitted").is_dir():
+        sys.exit("[course] no submitted/ folder: put submissions in submitted/<student>/<assignment>/ "
+                 "(nbgrader collect does this) and run again")
+    for a in assignment_ids(args):
+        say(f"autograding every submission of {a}")
+        if nbgrader("autograde", a, "--force", "--log-level=WARN") != 0:
+            return 1
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    setup()
+    for a in assignment_ids(args):
+        if nbgrader("generate_feedback", a, "--force", "--log-level=WARN") != 0:
+            return 1
+    code = nbgrader("export", "--to", "grades.csv", "--log-level=WARN")
+    if code == 0:
+        say("feedback in feedback/<student>/<assignment>/, grades in grades.csv")
+    return code
+
+
+def cmd_execute(args) -> int:
+    """Re-execute lecture notebooks in place, in the fast budget, as CI would."""
+    setup()
+    notebooks = args or sorted(str(p.relative_to(ROOT)) for p in (ROOT / "lectures").glob("*.ipynb"))
+    code = run([PY, "-m", "course_lib.notebooks", *notebooks], cwd=ROOT, env=course_env(CI="true"))
+    return code
+
+
+COMMANDS = {"lab": cmd_lab, "test": cmd_test, "release": cmd_release, "autograde": cmd_autograde,
+            "feedback": cmd_feedback, "execute": cmd_execute, "setup": lambda args: setup() or 0}
+
+
+def main(argv) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

