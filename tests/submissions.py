@@ -1,0 +1,31 @@
+"""Realistic submissions for the autograder round trip: each is the reference solution with one mistake.
+
+Each entry: student id -> (assignment, list of (cell id, exact text in the reference, replacement),
+expected points per graded cell, phrases the feedback must contain). Cells not listed in the expected
+points must score full marks.
+"""
+
+A1 = "a1_vae"
+
+WRONG = {
+    # KL with every sign flipped: the model is rewarded for moving q away from the prior.
+    "kl_sign": (A1, [("gaussian_kl", "return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)",
+                      "return -0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)")],
+                {"test_gaussian_kl": 0, "test_train_vae": 0},
+                ["wrong sign"]),
+    # No reparameterisation: torch.normal draws a sample that carries no gradient to mu and logvar.
+    "no_reparam": (A1, [("reparameterize", "return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)",
+                         "return torch.normal(mu, torch.exp(0.5 * logvar))")],
+                   {"test_reparameterize": 0, "test_negative_elbo": 0, "test_train_vae": 0},
+                   ["carries no gradient"]),
+    # The reconstruction averaged over pixels instead of summed: 784 times too small, so the KL wins.
+    "pixel_mean": (A1, [("likelihoods", "reduction=\"none\").flatten(1).sum(1)",
+                         "reduction=\"none\").flatten(1).mean(1)")],
+                   {"test_bernoulli_nll": 0, "test_negative_elbo": 0, "test_iwae_bound": 0, "test_train_vae": 0},
+                   ["averaged over pixels"]),
+    # The NELBO summed over the batch instead of averaged: the scale depends on the batch size.
+    "batch_sum": (A1, [("negative_elbo", "return (rec + kl).mean(), rec.mean(), kl.mean()",
+                        "return (rec + kl).sum(), rec.sum(), kl.sum()")],
+                  {"test_negative_elbo": 0},
+                  ["summed over the batch"]),
+}
