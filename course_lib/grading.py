@@ -19,6 +19,8 @@ class ReferenceUsed(AssertionError):
 
 def _functions(module: types.ModuleType):
     for name, obj in vars(module).items():
+        if name.startswith("_"):
+            continue  # private helpers are plumbing, not answers
         if inspect.isfunction(obj) and obj.__module__ == module.__name__:
             yield f"{module.__name__}.{name}", inspect.unwrap(obj)  # through decorators such as no_grad
         elif inspect.isclass(obj) and obj.__module__ == module.__name__:
@@ -44,6 +46,51 @@ def forbid(*modules: types.ModuleType, allow=()):
     finally:
         for fn, code in saved:
             fn.__code__ = code
+
+
+@contextlib.contextmanager
+def isolate(namespace: dict, module: types.ModuleType, names):
+    """Inside the block, ``namespace[name]`` is a private copy of ``module.name`` for each name.
+
+    A test of one part binds the other parts' names in the notebook to the course's versions, so that a
+    mistake in one part costs that part only. Copies are taken on entry, so enter ``isolate`` before
+    ``forbid``: ``with isolate(globals(), course_lib.vae, [...]), forbid(course_lib.vae): ...``
+    """
+    shadow = _shadow(module)
+    saved = {name: namespace.get(name, _MISSING) for name in names}
+    try:
+        for name in names:
+            namespace[name] = shadow[name]
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is _MISSING:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
+
+def _shadow(module: types.ModuleType) -> dict:
+    """A private copy of a module's namespace in which every plain function is re-created from its code,
+    calls its fellow copies, and uses copies as defaults: untouched by a later ``forbid``."""
+    ns = dict(vars(module))
+    originals = {name: fn for name, fn in vars(module).items()
+                 if inspect.isfunction(fn) and fn.__module__ == module.__name__ and not fn.__closure__}
+    copies = {}
+    for name, fn in originals.items():
+        copies[name] = types.FunctionType(fn.__code__, ns, fn.__name__, None, None)
+    by_id = {id(fn): copies[name] for name, fn in originals.items()}
+    for name, fn in originals.items():
+        c = copies[name]
+        c.__defaults__ = tuple(by_id.get(id(d), d) for d in fn.__defaults__) if fn.__defaults__ else None
+        c.__kwdefaults__ = ({k: by_id.get(id(d), d) for k, d in fn.__kwdefaults__.items()}
+                            if fn.__kwdefaults__ else None)
+        c.__doc__ = fn.__doc__
+    ns.update(copies)
+    return ns
+
+
+_MISSING = object()
 
 
 def _blocked_code(qualname: str) -> types.CodeType:

@@ -1,5 +1,8 @@
 """Realistic submissions for the autograder round trip: each is the reference solution with one mistake.
 
+Each part is graded on its own (the tests bind the other parts to the course's versions), so one mistake
+costs exactly the part that contains it.
+
 Each entry: student id -> (assignment, list of (cell id, exact text in the reference, replacement),
 expected points per graded cell, phrases the feedback must contain). Cells not listed in the expected
 points must score full marks.
@@ -11,21 +14,25 @@ WRONG = {
     # KL with every sign flipped: the model is rewarded for moving q away from the prior.
     "kl_sign": (A1, [("gaussian_kl", "return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)",
                       "return -0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)")],
-                {"test_gaussian_kl": 0, "test_train_vae": 0},
-                ["wrong sign"]),
+                {"test_gaussian_kl": 0},
+                ["sign is flipped"]),
     # No reparameterisation: torch.normal draws a sample that carries no gradient to mu and logvar.
     "no_reparam": (A1, [("reparameterize", "return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)",
                          "return torch.normal(mu, torch.exp(0.5 * logvar))")],
-                   {"test_reparameterize": 0, "test_negative_elbo": 0, "test_train_vae": 0},
-                   ["carries no gradient"]),
+                   {"test_reparameterize": 0},
+                   ["no gradient flows"]),
     # The reconstruction averaged over pixels instead of summed: 784 times too small, so the KL wins.
     "pixel_mean": (A1, [("likelihoods", "reduction=\"none\").flatten(1).sum(1)",
                          "reduction=\"none\").flatten(1).mean(1)")],
-                   {"test_bernoulli_nll": 0, "test_negative_elbo": 0, "test_iwae_bound": 0, "test_train_vae": 0},
+                   {"test_bernoulli_nll": 0},
                    ["averaged over pixels"]),
     # The NELBO summed over the batch instead of averaged: the scale depends on the batch size.
     "batch_sum": (A1, [("negative_elbo", "return (rec + kl).mean(), rec.mean(), kl.mean()",
                         "return (rec + kl).sum(), rec.sum(), kl.sum()")],
                   {"test_negative_elbo": 0},
                   ["summed over the batch"]),
+    # The training loop never clears the gradients: each step follows the sum of all past gradients.
+    "no_zero_grad": (A1, [("train_vae", "            opt.zero_grad()\n", "")],
+                     {"test_train_vae": 0},
+                     ["zero the gradients"]),
 }

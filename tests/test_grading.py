@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import course_lib.vae as vae
-from course_lib.grading import ReferenceUsed, check_close, forbid
+from course_lib.grading import ReferenceUsed, check_close, forbid, isolate
 
 
 def test_forbid_catches_aliases_and_restores():
@@ -31,3 +31,23 @@ def test_check_close_messages():
         check_close("x", torch.tensor([2.0, 1.0]), torch.ones(2), hint="hint")
     with pytest.raises(AssertionError, match="NaN or inf"):
         check_close("x", torch.tensor([float("nan")]), torch.ones(1))
+
+
+def test_isolate_binds_copies_that_survive_forbid():
+    ns = {"gaussian_kl": lambda mu, logvar: -1}
+    with isolate(ns, vae, ["gaussian_kl", "bernoulli_nll"]), forbid(vae):
+        assert torch.equal(ns["gaussian_kl"](torch.zeros(1, 2), torch.zeros(1, 2)), torch.zeros(1))
+        assert ns["bernoulli_nll"](torch.ones(1, 3), torch.zeros(1, 3)).shape == (1,)
+        with pytest.raises(ReferenceUsed):
+            vae.gaussian_kl(torch.zeros(1, 2), torch.zeros(1, 2))
+    assert ns["gaussian_kl"](0, 0) == -1 and "bernoulli_nll" not in ns
+
+
+def test_isolated_functions_call_isolated_helpers():
+    """negative_elbo's copy must use copies of reparameterize, gaussian_kl and its default bernoulli_nll."""
+    ns = {}
+    enc = lambda x: (torch.zeros(x.shape[0], 2), torch.zeros(x.shape[0], 2))  # noqa: E731
+    dec = lambda z: torch.zeros(z.shape[0], 4)  # noqa: E731
+    with isolate(ns, vae, ["negative_elbo"]), forbid(vae):
+        nelbo, rec, kl = ns["negative_elbo"](torch.ones(3, 4), enc, dec)
+    assert abs(rec.item() - 4 * 0.6931) < 1e-3 and kl.item() == 0
