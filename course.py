@@ -148,10 +148,11 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_execute(args) -> int:
-    """Re-execute lecture notebooks in place, in the fast budget, as CI would."""
+    """Re-execute lecture notebooks in place, in the fast budget, as CI would. Progress bars are off so
+    that committed outputs do not change from run to run (widget ids are random)."""
     setup()
     notebooks = args or sorted(str(p.relative_to(ROOT)) for p in (ROOT / "lectures").glob("*.ipynb"))
-    code = run([PY, "-m", "course_lib.notebooks", *notebooks], cwd=ROOT, env=course_env(CI="true"))
+    code = run([PY, "-m", "course_lib.notebooks", *notebooks], cwd=ROOT, env=course_env(CI="true", TQDM_DISABLE="1"))
     return code
 
 

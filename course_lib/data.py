@@ -33,6 +33,7 @@ class Digits:
     test_x: torch.Tensor
     test_y: torch.Tensor
     source: str
+    detail: str = ""  # why full MNIST was not used, when it was not
 
     def __repr__(self) -> str:
         return (f"Digits(source={self.source!r}, train={tuple(self.train_x.shape)}, "
@@ -61,13 +62,21 @@ def _socket_timeout(seconds: float):
         socket.setdefaulttimeout(old)
 
 
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+               "t10k-labels-idx1-ubyte")
+
+
+def _mnist_files_present(root: Path) -> int:
+    """How many of the four MNIST files torchvision reads are in root/MNIST/raw."""
+    raw = root / "MNIST" / "raw"
+    return sum((raw / f).is_file() for f in MNIST_FILES)
+
+
 def _from_torchvision(root: Path, download: bool) -> Digits:
     try:
         from torchvision.datasets import MNIST
     except Exception as exc:  # a broken torchvision install should not hide the embedded fallback
         raise DataUnavailableError(f"torchvision cannot be imported ({exc})") from exc
-    if not download and not (root / "MNIST" / "raw").is_dir():
-        raise DataUnavailableError(f"no MNIST files under {root / 'MNIST' / 'raw'}")
     try:
         with _socket_timeout(20):
             train = MNIST(str(root), train=True, download=download)
@@ -75,13 +84,14 @@ def _from_torchvision(root: Path, download: bool) -> Digits:
         tensors = [train.data, train.targets, test.data, test.targets]
     except Exception as exc:  # torchvision raises RuntimeError, OSError, ValueError... for bad files
         what = "could not be downloaded" if download else "could not be read"
-        raise DataUnavailableError(f"MNIST under {root} {what}: {type(exc).__name__}: "
-                                   f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise DataUnavailableError(f"MNIST under {root} {what}: {type(exc).__name__}: {first}") from exc
     if tensors[0].shape[1:] != (28, 28) or len(tensors[0]) != len(tensors[1]):
         raise DataUnavailableError(f"MNIST under {root} has unexpected shape {tuple(tensors[0].shape)}")
     train_x, train_y, test_x, test_y = tensors
     return Digits((train_x.float() / 255).unsqueeze(1), train_y.long(),
-                  (test_x.float() / 255).unsqueeze(1), test_y.long(), "torchvision MNIST (60,000 / 10,000)")
+                  (test_x.float() / 255).unsqueeze(1), test_y.long(),
+                  f"torchvision MNIST ({len(train_x):,} / {len(test_x):,})")
 
 
 def _embedded() -> Digits:
@@ -114,28 +124,33 @@ def load_mnist(source: str = "auto", root: str | os.PathLike | None = None,
         raise ValueError(f"source={source!r}: expected one of {', '.join(SOURCES)}")
     root = Path(root).expanduser() if root is not None else data_dir()
     download = _may_download() if download is None else download
-    reason = ""
+    shown = str(root).replace(str(Path.home()), "~", 1)
+    digits, short, detail = None, "", ""
     if source in ("auto", "torchvision"):
+        present = _mnist_files_present(root)
         try:
-            digits = _from_torchvision(root, download=False)
+            if present == len(MNIST_FILES):
+                digits = _from_torchvision(root, download=False)
+            elif present:
+                short = f"full MNIST in {shown} is incomplete"
+                detail = f"{present} of the {len(MNIST_FILES)} files {', '.join(MNIST_FILES)} are in {root}/MNIST/raw"
+            elif download:
+                digits = _from_torchvision(root, download=True)
+            else:
+                short, detail = f"no full MNIST in {shown}", f"no MNIST files in {root}/MNIST/raw"
         except DataUnavailableError as exc:
-            reason = str(exc)
-            digits = None
-            if download:
-                try:
-                    digits = _from_torchvision(root, download=True)
-                except DataUnavailableError as exc2:
-                    reason = f"{reason}; {exc2}"
+            short = (f"full MNIST in {shown} is unreadable" if present
+                     else f"no full MNIST in {shown} and the download failed")
+            detail = str(exc)
         if digits is None and source == "torchvision":
             raise DataUnavailableError(
-                f"Full MNIST is not available: {reason}. Put torchvision's MNIST folder under {root} "
-                "(or point COURSE_DATA_DIR at it), allow downloads, or use source='embedded'.")
-    else:
-        digits = None
+                f"Full MNIST is not available: {detail}. Put torchvision's MNIST/raw folder under {root} "
+                "(or point COURSE_DATA_DIR at its parent), allow downloads, or use source='embedded'.")
     if digits is None:
         digits = _embedded()
-        if source == "auto" and reason:
-            digits.source += " - full MNIST not used: " + reason
+        if short:
+            digits.source += f"; {short}"
+            digits.detail = detail
     if verbose:
         print(f"data: {digits.source}")
     return digits

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -40,6 +41,10 @@ def progress(iterable=None, **kwargs):
     if budget().fast:
         kwargs.setdefault("bar_format", "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{postfix}")
     kwargs.setdefault("mininterval", 0.5)
+    # tqdm's notebook bar ignores TQDM_DISABLE; honour it here (course.py execute sets it so that
+    # committed notebooks carry no progress widgets, whose ids change on every run).
+    if os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no"):
+        kwargs["disable"] = True
     return tqdm(iterable, **kwargs)
 
 

@@ -35,7 +35,7 @@ def test_auto_falls_back_with_one_line(tmp_path, capsys):
     d = data.load_mnist(root=tmp_path, download=False)
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("data: embedded"), out
-    assert "full MNIST not used" in out[0] and d.train_x.shape[0] == 4500
+    assert "no full MNIST in" in out[0] and d.train_x.shape[0] == 4500 and "MNIST/raw" in d.detail
 
 
 def test_explicit_torchvision_missing_gives_clear_error(tmp_path):
@@ -50,9 +50,18 @@ def test_corrupt_files_fall_back_or_error_clearly(tmp_path, capsys):
                  "t10k-labels-idx1-ubyte"):
         (raw / name).write_bytes(b"not an idx file")
     d = data.load_mnist(root=tmp_path, download=False)
-    assert "could not be read" in capsys.readouterr().out and d.source.startswith("embedded")
+    assert "is unreadable" in capsys.readouterr().out and d.source.startswith("embedded")
+    assert "could not be read" in d.detail
     with pytest.raises(data.DataUnavailableError, match="could not be read"):
         data.load_mnist(source="torchvision", root=tmp_path, download=False, verbose=False)
+
+
+def test_incomplete_folder_is_named(tmp_path, capsys):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train-images-idx3-ubyte").write_bytes(b"x")
+    d = data.load_mnist(root=tmp_path, download=True)  # must not try to download over a partial folder
+    assert "incomplete" in capsys.readouterr().out and "1 of the 4 files" in d.detail
 
 
 def _write_idx(path, tensor, magic_type):
