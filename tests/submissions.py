@@ -35,4 +35,28 @@ WRONG = {
     "no_zero_grad": (A1, [("train_vae", "            opt.zero_grad()\n", "")],
                      {"test_train_vae": 0},
                      ["zero the gradients"]),
+    # Every answer delegates to course_lib's reference: the tests switch it off, so nothing is earned.
+    "uses_library": (A1, [
+        ("reparameterize", "return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)",
+         "return course_lib.vae.reparameterize(mu, logvar)"),
+        ("gaussian_kl", "return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)",
+         "from course_lib.vae import gaussian_kl as kl\n    return kl(mu, logvar)"),
+        ("likelihoods", "return F.binary_cross_entropy_with_logits(logits, x, reduction=\"none\").flatten(1).sum(1)",
+         "return course_lib.vae.bernoulli_nll(x, logits)"),
+        ("likelihoods", "    logvar = torch.as_tensor(logvar, dtype=mean.dtype, device=mean.device).expand_as(mean)\n",
+         "    return course_lib.vae.gaussian_nll(x, mean, logvar)\n"),
+        ("negative_elbo", "    mu, logvar = encoder(x)\n    z = reparameterize(mu, logvar)",
+         "    return course_lib.vae.negative_elbo(x, encoder, decoder, nll)\n    mu, logvar = encoder(x)\n"
+         "    z = reparameterize(mu, logvar)"),
+        ("iwae_bound", "    mu, logvar = encoder(x)\n    n = x.shape[0]",
+         "    return course_lib.vae.iwae_bound(x, encoder, decoder, k, nll)\n    mu, logvar = encoder(x)\n"
+         "    n = x.shape[0]"),
+        ("train_vae", "    g = torch.Generator().manual_seed(seed)",
+         "    opt = torch.optim.Adam(model.parameters(), lr=lr)\n"
+         "    batches = course_lib.loader(train_x, batch_size=batch_size, seed=seed)\n"
+         "    return course_lib.fit(lambda b: model(dynamic_binarize(b[0]))[0], opt, batches, epochs)[\"loss\"]\n"
+         "    g = torch.Generator().manual_seed(seed)"),
+    ], {"test_reparameterize": 0, "test_gaussian_kl": 0, "test_bernoulli_nll": 0, "test_gaussian_nll": 0,
+        "test_negative_elbo": 0, "test_iwae_bound": 0, "test_train_vae": 0},
+        ["implement it yourself"]),
 }
