@@ -1,0 +1,386 @@
+"""Sample-quality metrics: Fréchet distance (FID), Inception Score, kernel MMD, nearest neighbours.
+
+The Fréchet distance between two Gaussians is
+
+    d² = ||mu1 - mu2||² + Tr(S1 + S2 - 2 (S1 S2)^½),
+
+and FID is that distance between Gaussian fits of network features of two image sets. ImageNet Inception
+features mean little for 28x28 digits (and its weights are a download), so the course measures FID and IS
+with ``FeatureNet``, a LeNet-style MNIST classifier whose weights ship in ``course_lib/weights``: numbers
+are comparable only between runs that use that same network, and only at the same sample sizes.
+
+``python -m course_lib.train_feature_net`` re-creates the weights.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.special import xlogy
+from torch import nn
+
+from .nets import _check_images
+from .runtime import device as default_device
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+TRAIN_COMMAND = "python -m course_lib.train_feature_net"
+
+
+class RankDeficientWarning(UserWarning):
+    """A covariance estimated from no more samples than dimensions: singular, and FID from it is unreliable."""
+
+
+def _np64(x) -> np.ndarray:
+    """A float64 numpy array from a tensor (on any device) or anything numpy reads."""
+    if torch.is_tensor(x):
+        x = x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _as_2d_float64(x, name: str) -> np.ndarray:
+    """(N, d) float64 numpy array from a tensor or array, or a ValueError that says what was found."""
+    x = _np64(x)
+    if x.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array (N samples, d features), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name}: expected finite numbers, found {int((~np.isfinite(x)).sum())} NaN or inf "
+                         "entries; check the network or the samples that produced them")
+    return x
+
+
+# ---------------------------------------------------------------- Fréchet distance
+
+def gaussian_stats(features):
+    """Mean (d,) and unbiased covariance (d, d), in float64, of features (N, d): the Gaussian fit FID uses."""
+    f = _as_2d_float64(features, "gaussian_stats")
+    n, d = f.shape
+    if n < 2:
+        raise ValueError(f"gaussian_stats: a covariance needs at least 2 samples, got {n} (features of shape "
+                         f"{f.shape})")
+    if n <= d:
+        # n samples give a covariance of rank at most n - 1 < d: Tr((S1 S2)^½) is then estimated badly.
+        warnings.warn(f"the covariance of {n} samples in {d} dimensions is rank-deficient (rank <= {n - 1}): "
+                      f"FID with n={n} samples in d={d} dimensions is biased and unstable; use more than {d} "
+                      "samples (several times more is better)", RankDeficientWarning, stacklevel=2)
+    return f.mean(0), np.atleast_2d(np.cov(f, rowvar=False))
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+    """||mu1 - mu2||² + Tr(S1 + S2 - 2 (S1 S2)^½) between N(mu1, S1) and N(mu2, S2), in float64."""
+    mu1, mu2 = (np.atleast_1d(_np64(m)) for m in (mu1, mu2))
+    s1, s2 = (np.atleast_2d(_np64(s)) for s in (sigma1, sigma2))
+    d = mu1.shape[0]
+    if mu1.shape != (d,) or mu2.shape != (d,) or s1.shape != (d, d) or s2.shape != (d, d):
+        raise ValueError(f"frechet_distance: expected means of shape (d,) and covariances of shape (d, d) with "
+                         f"one d; got mu1 {mu1.shape}, sigma1 {s1.shape}, mu2 {mu2.shape}, sigma2 {s2.shape}")
+    for name, a in (("mu1", mu1), ("sigma1", s1), ("mu2", mu2), ("sigma2", s2)):
+        if not np.isfinite(a).all():
+            raise ValueError(f"frechet_distance: expected finite numbers in {name}, found NaN or inf")
+    # Tr((S1 S2)^½) = sum of square roots of the eigenvalues of S1 S2. The product is not symmetric, so the
+    # general eigvals; its eigenvalues are real and >= 0 in exact arithmetic, so keep the real parts and
+    # clip the round-off negatives of a singular covariance to 0.
+    eig = np.linalg.eigvals(s1 @ s2).real
+    tr_sqrt = np.sqrt(np.clip(eig, 0.0, None)).sum()
+    diff = mu1 - mu2
+    value = float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_sqrt)
+    # Identical inputs leave about -1e-13 * trace: a distance is never negative, so round that to 0.
+    if -1e-9 * (1.0 + np.trace(s1) + np.trace(s2)) < value < 0.0:
+        value = 0.0
+    return value
+
+
+def fid_from_features(f1, f2) -> float:
+    """Fréchet distance between Gaussian fits of two feature sets (N1, d) and (N2, d)."""
+    a, b = _as_2d_float64(f1, "fid_from_features(f1)"), _as_2d_float64(f2, "fid_from_features(f2)")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"fid_from_features: both feature sets need the same dimension d; got f1 {a.shape} "
+                         f"and f2 {b.shape}")
+    return frechet_distance(*gaussian_stats(a), *gaussian_stats(b))
+
+
+# ---------------------------------------------------------------- Inception Score
+
+def inception_score(probs, splits: int = 10):
+    """exp(E_x KL(p(y|x) || p(y))) on each of ``splits`` consecutive chunks of probs (N, C); (mean, std).
+
+    p(y) is the chunk's mean prediction. Chunks come from ``numpy.array_split`` (sizes differ by at most 1,
+    every row is used); std is numpy's (ddof=0).
+    """
+    p = _as_2d_float64(probs, "inception_score")
+    n, c = p.shape
+    if p.min() < 0 or not np.allclose(p.sum(1), 1.0, atol=1e-3):
+        worst = int(np.abs(p.sum(1) - 1).argmax())
+        raise ValueError(f"inception_score: expected class probabilities (non-negative rows that sum to 1); found "
+                         f"min {p.min():.3g} and row {worst} summing to {p[worst].sum():.4g}. Pass "
+                         "softmax(logits), not logits")
+    if not isinstance(splits, (int, np.integer)) or not 1 <= splits <= n:
+        raise ValueError(f"inception_score: splits must be an integer between 1 and the number of samples ({n}); "
+                         f"got {splits!r}")
+    scores = []
+    for chunk in np.array_split(p, splits):
+        py = chunk.mean(0, keepdims=True)
+        kl = (xlogy(chunk, chunk) - xlogy(chunk, py)).sum(1)  # xlogy: 0 log 0 = 0
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+# ---------------------------------------------------------------- kernel MMD
+
+KERNELS = ("rbf", "imq")
+DEFAULT_SCALE_FACTORS = (0.5, 1.0, 2.0)  # bandwidths: these multiples of the median pairwise distance
+_MEDIAN_POINTS = 2000  # the median is estimated on at most this many pooled points
+
+
+def _flat(x):
+    """Images (N, ...) as rows (N, pixels); (N, d) features stay as they are."""
+    x = x.detach().cpu() if torch.is_tensor(x) else np.asarray(x)
+    return x.reshape(len(x), -1) if x.ndim > 2 else x
+
+
+def _sqdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a.pow(2).sum(1, keepdim=True) + b.pow(2).sum(1) - 2.0 * a @ b.T).clamp_min(0.0)
+
+
+def _median_distance(x: torch.Tensor, y: torch.Tensor) -> float:
+    pooled = torch.cat([x, y])
+    if len(pooled) > _MEDIAN_POINTS:  # evenly spaced points: deterministic and covers both sets
+        pooled = pooled[torch.linspace(0, len(pooled) - 1, _MEDIAN_POINTS).long()]
+    d2 = _sqdist(pooled, pooled)
+    off = ~torch.eye(len(pooled), dtype=torch.bool)
+    return float(d2[off].median().sqrt())
+
+
+def _kernel(d2: torch.Tensor, kernel: str, scales, dim: int) -> torch.Tensor:
+    if kernel == "rbf":
+        return sum(torch.exp(-d2 / (2.0 * s * s)) for s in scales)
+    c = [2.0 * dim * s * s for s in scales]  # inverse multiquadric C / (C + d²), C = 2 d sigma²
+    return sum(ci / (ci + d2) for ci in c)
+
+
+def _kernel_sum(a, b, kernel, scales, dim, same: bool, block: int = 2048) -> float:
+    """Sum of k(a_i, b_j) over all pairs, leaving out i == j when a and b are the same set; in blocks."""
+    total = 0.0
+    for i in range(0, len(a), block):
+        for j in range(0, len(b), block):
+            k = _kernel(_sqdist(a[i:i + block], b[j:j + block]), kernel, scales, dim)
+            if same and i == j:
+                k = k - torch.diag_embed(torch.diagonal(k))
+            total += float(k.sum())
+    return total
+
+
+def mmd2_unbiased(x, y, kernel: str = "rbf", scales=None) -> float:
+    """Unbiased MMD² between samples x (n, d) and y (m, d), the diagonal terms left out:
+
+        sum_{i != j} k(x_i, x_j) / (n(n-1)) + sum_{i != j} k(y_i, y_j) / (m(m-1)) - 2 sum_{i,j} k(x_i, y_j) / (nm).
+
+    kernel: ``"rbf"``, sum over sigma in scales of exp(-||a - b||² / (2 sigma²)), or ``"imq"``, sum of
+    C / (C + ||a - b||²) with C = 2 d sigma². scales default to 0.5, 1 and 2 times the median pairwise
+    distance of the pooled samples. Being unbiased, the estimate can be slightly negative when x and y come
+    from the same distribution.
+    """
+    if kernel not in KERNELS:
+        raise ValueError(f"mmd2_unbiased: kernel={kernel!r}; expected one of {', '.join(KERNELS)}")
+    xs = torch.from_numpy(_as_2d_float64(_flat(x), "mmd2_unbiased(x)"))
+    ys = torch.from_numpy(_as_2d_float64(_flat(y), "mmd2_unbiased(y)"))
+    n, m = len(xs), len(ys)
+    if n < 2 or m < 2:
+        raise ValueError(f"mmd2_unbiased: each sample needs at least 2 points for the unbiased estimate; got "
+                         f"n={n} and m={m}")
+    if xs.shape[1] != ys.shape[1]:
+        raise ValueError(f"mmd2_unbiased: x and y need the same dimension; got x {tuple(xs.shape)}, "
+                         f"y {tuple(ys.shape)}")
+    if scales is None:
+        med = _median_distance(xs, ys)
+        scales = [f * (med if med > 0 else 1.0) for f in DEFAULT_SCALE_FACTORS]
+    scales = [float(s) for s in np.atleast_1d(scales)]
+    if not scales or min(scales) <= 0:
+        raise ValueError(f"mmd2_unbiased: scales must be positive bandwidths; got {scales}")
+    d = xs.shape[1]
+    kxx = _kernel_sum(xs, xs, kernel, scales, d, same=True) / (n * (n - 1))
+    kyy = _kernel_sum(ys, ys, kernel, scales, d, same=True) / (m * (m - 1))
+    kxy = _kernel_sum(xs, ys, kernel, scales, d, same=False) / (n * m)
+    return kxx + kyy - 2.0 * kxy
+
+
+# ---------------------------------------------------------------- nearest neighbours
+
+@torch.no_grad()
+def nearest_neighbours(queries, reference, k: int = 3, batch_size: int = 1024):
+    """The k nearest reference rows of every query in Euclidean distance on flattened pixels (or features).
+
+    Returns (distances, indices), each (Nq, k), nearest first. Candidates are found with one matrix product
+    per batch of queries; their distances are then recomputed from differences, so an exact copy of a
+    reference image has distance exactly 0 (useful to catch a generator that memorised its training set).
+    """
+    q = torch.as_tensor(queries).detach().float()
+    r = torch.as_tensor(reference).detach().float().to(q.device)
+    q, r = q.reshape(len(q), -1), r.reshape(len(r), -1)
+    if q.shape[1] != r.shape[1]:
+        raise ValueError(f"nearest_neighbours: queries and reference need the same number of values per item; "
+                         f"got queries {tuple(q.shape)} and reference {tuple(r.shape)} after flattening")
+    if not 1 <= k <= len(r):
+        raise ValueError(f"nearest_neighbours: k must be between 1 and the reference size ({len(r)}); got k={k}")
+    r_sq = r.pow(2).sum(1)
+    dists, idx = [], []
+    for i in range(0, len(q), batch_size):
+        qb = q[i:i + batch_size]
+        d2 = r_sq - 2.0 * qb @ r.T  # ||q||² is the same for every candidate: not needed to rank them
+        cand = d2.topk(k, dim=1, largest=False).indices
+        exact = (qb.unsqueeze(1) - r[cand]).pow(2).sum(-1).sqrt()
+        exact, order = exact.sort(dim=1)
+        dists.append(exact)
+        idx.append(cand.gather(1, order))
+    return torch.cat(dists), torch.cat(idx)
+
+
+# ---------------------------------------------------------------- the feature network
+
+class FeatureNet(nn.Module):
+    """LeNet-5-style MNIST classifier: (conv 5x5, ReLU, max-pool) twice, then 400 -> 120 -> 64 -> 10.
+
+    ``features`` gives the penultimate layer, the 64 values FID compares, taken before that layer's ReLU:
+    after it, about 10 of the 64 units are 0 on every digit and the covariance would be singular.
+    """
+
+    feature_dim = 64
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),   # 28 -> 14
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),             # 14 -> 10 -> 5
+            nn.Flatten())
+        self.fc = nn.Sequential(nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, self.feature_dim))
+        self.head = nn.Linear(self.feature_dim, 10)
+
+    def features(self, x):
+        return self.fc(self.conv(_check_images(x, "FeatureNet")))
+
+    def forward(self, x):
+        return self.head(F.relu(self.features(x)))
+
+    def probs(self, x):
+        return F.softmax(self(x), dim=1)
+
+
+def load_feature_net(device=None, path=None) -> FeatureNet:
+    """The course's trained FeatureNet, in eval mode, on ``device`` (default: ``course_lib.device()``)."""
+    path = Path(path) if path is not None else WEIGHTS_DIR / "feature_net.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"The feature network's weights are missing: expected a file at {path}. "
+                                f"Run `{TRAIN_COMMAND}` (about 2 minutes on a CPU) to create them.")
+    net = FeatureNet()
+    try:
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as exc:  # unpickling and shape errors come as several types
+        raise RuntimeError(f"The feature network's weights at {path} could not be loaded ({type(exc).__name__}: "
+                           f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}). The file is "
+                           f"corrupt or from another architecture: run `{TRAIN_COMMAND}` to re-create it.") from exc
+    return net.to(device if device is not None else default_device()).eval()
+
+
+def _net_device(net: nn.Module) -> torch.device:
+    p = next(net.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def _network_outputs(images, net: nn.Module, method: str, batch_size: int, device, who: str) -> torch.Tensor:
+    """Apply net.<method> to images in batches under no_grad, in eval mode; (N, k) float64 on the CPU."""
+    x = torch.as_tensor(images).detach()
+    x = _check_images(x, who)
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{who}: expected finite pixel values, found NaN or inf")
+    lo, hi = float(x.min()), float(x.max())
+    if lo < -0.01 or hi > 1.01:
+        raise ValueError(f"{who}: expected pixel values in [0, 1], found values from {lo:.3g} to {hi:.3g}. A tanh "
+                         "generator gives [-1, 1]: pass (x + 1) / 2; 0..255 images: pass x / 255; Gaussian decoder "
+                         "means: pass x.clamp(0, 1)")
+    dev = torch.device(device) if device is not None else _net_device(net)
+    was_training = net.training
+    net.to(dev).eval()
+    try:
+        out = [getattr(net, method)(x[i:i + batch_size].to(dev).float()).double().cpu()
+               for i in range(0, len(x), batch_size)]
+    finally:
+        net.train(was_training)
+    return torch.cat(out)
+
+
+@dataclass
+class FIDResult:
+    """An FID value with the sample sizes and feature dimension it depends on."""
+
+    value: float
+    n_samples: int
+    n_reference: int
+    feature_dim: int
+    network: str = "LeNet"
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __str__(self) -> str:
+        return (f"FID {self.value:.2f} ({self.n_samples:,} samples vs {self.n_reference:,} reference, "
+                f"{self.feature_dim}-D {self.network} features)")
+
+
+def fid(samples, reference, net=None, batch_size: int = 500, device=None, verbose: bool = True) -> FIDResult:
+    """FID between two image sets (N, 1, 28, 28) or (N, 784) in [0, 1], on FeatureNet features.
+
+    Report it with the sample sizes: FID is biased upwards at small N, so only compare equal sizes.
+    Features are computed on ``device``, else where ``net`` is, else on ``course_lib.device()``; a given
+    ``net`` is moved to a given ``device``.
+    """
+    if net is None:
+        net = load_feature_net(device)
+    f1 = _network_outputs(samples, net, "features", batch_size, device, "fid(): samples")
+    f2 = _network_outputs(reference, net, "features", batch_size, device, "fid(): reference")
+    name = "LeNet" if isinstance(net, FeatureNet) else type(net).__name__
+    result = FIDResult(fid_from_features(f1, f2), len(f1), len(f2), f1.shape[1], name)
+    if verbose:
+        print(result)
+    return result
+
+
+def inception_score_of(samples, net=None, splits: int = 10, batch_size: int = 500, device=None):
+    """Inception Score (mean, std) of images using FeatureNet's class probabilities: at most 10 for digits."""
+    if net is None:
+        net = load_feature_net(device)
+    probs = _network_outputs(samples, net, "probs", batch_size, device, "inception_score_of(): samples")
+    return inception_score(probs, splits)
+
+
+# ---------------------------------------------------------------- optional: Inception v3 from a local file
+
+INCEPTION_ENV = "COURSE_INCEPTION_WEIGHTS"
+
+
+def load_inception(weights_path=None, device=None, transform_input: bool = True) -> nn.Module:
+    """torchvision's Inception v3 with weights from a local state-dict file; nothing is downloaded.
+
+    weights_path: the file, or the environment variable ``COURSE_INCEPTION_WEIGHTS``. ``transform_input``
+    stays True for torchvision's own ImageNet weights (torchvision sets it when it loads them): the model then
+    expects ImageNet-normalised 3x299x299 input. Set ``model.fc = nn.Identity()`` for the 2048-D pool features.
+    These are not the TensorFlow weights of published FIDs, so the values are not comparable with papers.
+    """
+    weights_path = weights_path or os.environ.get(INCEPTION_ENV, "").strip()
+    if not weights_path:
+        raise FileNotFoundError(f"load_inception: expected a path to Inception v3 weights (a state-dict file), as "
+                                f"an argument or in {INCEPTION_ENV}; got neither. The course never downloads them: "
+                                "copy the file to this machine first, or use fid(), which needs no download.")
+    path = Path(weights_path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"load_inception: expected Inception v3 weights at {path}, but there is no such "
+                                f"file. Check the path (or {INCEPTION_ENV}); nothing is downloaded.")
+    from torchvision.models import inception_v3
+
+    model = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=transform_input)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.to(device if device is not None else default_device()).eval()
