@@ -129,19 +129,24 @@ def cmd_autograde(args) -> int:
     if not (ROOT / "submitted").is_dir():
         sys.exit("[course] no submitted/ folder: put submissions in submitted/<student>/<assignment>/ "
                  "(nbgrader collect does this) and run again")
+    code = 0
     for a in assignment_ids(args):
         say(f"autograding every submission of {a}")
+        # nbgrader reports a failed submission (e.g. an unreadable notebook) by student name and carries on;
+        # so do we: one bad submission must not stop the other assignments from being graded.
         if nbgrader("autograde", a, "--force", "--log-level=WARN") != 0:
-            return 1
-    return 0
+            say(f"some submissions of {a} could not be graded: see the messages above")
+            code = 1
+    return code
 
 
 def cmd_feedback(args) -> int:
     setup()
+    code = 0
     for a in assignment_ids(args):
         if nbgrader("generate_feedback", a, "--force", "--log-level=WARN") != 0:
-            return 1
-    code = nbgrader("export", "--to", "grades.csv", "--log-level=WARN")
+            code = 1
+    code = nbgrader("export", "--to", "grades.csv", "--log-level=WARN") or code
     if code == 0:
         say("feedback in feedback/<student>/<assignment>/, grades in grades.csv")
     return code

@@ -60,3 +60,61 @@ WRONG = {
         "test_negative_elbo": 0, "test_iwae_bound": 0, "test_train_vae": 0},
         ["implement it yourself"]),
 }
+
+A5 = "a5_evaluation"
+
+WRONG.update({
+    # The matrix square root taken element-wise: np.sqrt of the product is not (Sigma1 Sigma2)^(1/2).
+    "fd_elementwise_sqrt": (A5, [("frechet_distance",
+                                  "    eigenvalues = np.linalg.eigvals(sigma1 @ sigma2)\n"
+                                  "    tr_sqrt = np.sqrt(np.clip(eigenvalues.real, 0.0, None)).sum()",
+                                  "    tr_sqrt = np.trace(np.sqrt(sigma1 @ sigma2))")],
+                            {"test_frechet_distance": 0},
+                            ["element-wise"]),
+    # The factor 2 of the cross term dropped.
+    "fd_no_factor_2": (A5, [("frechet_distance", "- 2.0 * tr_sqrt)", "- tr_sqrt)")],
+                       {"test_frechet_distance": 0},
+                       ["factor 2"]),
+    # eigvalsh on the non-symmetric product: right for the visible Sigma1 = I, wrong for random covariances.
+    "fd_eigvalsh": (A5, [("frechet_distance", "np.linalg.eigvals(sigma1 @ sigma2)",
+                          "np.linalg.eigvalsh(sigma1 @ sigma2)")],
+                    {"test_frechet_distance": 0},
+                    ["eigvalsh assumes a symmetric matrix"]),
+    # Covariances divided by N instead of N - 1.
+    "fid_biased_cov": (A5, [("fid_from_features", "np.cov(f, rowvar=False)", "np.cov(f, rowvar=False, bias=True)")],
+                       {"test_fid_from_features": 0},
+                       ["divided by N"]),
+    # No check of the sample count: the ValueError the test sees comes from library code choking on NaNs.
+    "fid_no_check": (A5, [("fid_from_features",
+                           "        if n < 2:\n"
+                           "            raise ValueError(f\"{name} has {n} sample(s); a covariance needs at least 2\")\n",
+                           "")],
+                     {"test_invariances": 0},
+                     ["Count the samples first"]),
+    # One score over the whole set: `splits` ignored.
+    "is_no_splits": (A5, [("inception_score", "np.array_split(p, splits)", "[p]")],
+                     {"test_inception_score": 0},
+                     ["you ignored `splits`"]),
+    # KL(p(y) || p(y|x)) instead of KL(p(y|x) || p(y)).
+    "is_kl_swapped": (A5, [("inception_score", "rel_entr(part, p_y)", "rel_entr(p_y, part)")],
+                      {"test_inception_score": 0},
+                      ["wrong way round"]),
+    # The biased MMD^2: the diagonal k(x_i, x_i) = 1 kept in the within-set means.
+    "mmd_biased": (A5, [("mmd2_unbiased",
+                         "within = (kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))",
+                         "within = kxx.mean() + kyy.mean()")],
+                   {"test_mmd2_unbiased": 0},
+                   ["biased estimate"]),
+    # Every answer delegates to course_lib.metrics: switched off while grading, so nothing is earned.
+    "a5_uses_library": (A5, [
+        ("frechet_distance", "    mu1, mu2 = np.asarray(mu1, dtype=np.float64), np.asarray(mu2, dtype=np.float64)\n",
+         "    return course_lib.metrics.frechet_distance(mu1, sigma1, mu2, sigma2)\n"),
+        ("fid_from_features", "    stats = []\n", "    return course_lib.metrics.fid_from_features(f1, f2)\n"),
+        ("inception_score", "    p = np.asarray(probs, dtype=np.float64)\n",
+         "    return course_lib.metrics.inception_score(probs, splits)\n"),
+        ("mmd2_unbiased", "    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)\n",
+         "    return course_lib.metrics.mmd2_unbiased(x, y, scales=[sigma])\n"),
+    ], {"test_frechet_distance": 0, "test_fid_from_features": 0, "test_inception_score": 0, "test_mmd2_unbiased": 0,
+        "test_invariances": 0},
+        ["implement it yourself"]),
+})
