@@ -1,4 +1,4 @@
-"""Figures the course draws again and again: image grids, loss curves, 2-D latent scatters."""
+"""Figures the course draws again and again: image grids, loss curves, 2-D latent scatters, GAN toys."""
 from __future__ import annotations
 
 import math
@@ -86,4 +86,53 @@ def latent_scatter(z, labels=None, ax=None, title: str | None = None, s: float =
     ax.set_ylabel("$z_2$")
     if title:
         ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_gan_1d(target, samples=None, discriminator=None, ax=None, xlim=(-5.0, 5.0), title: str | None = None,
+                bins: int = 60):
+    """Goodfellow et al.'s figure 1 for a 1-D GAN: the data density (black, dotted), a histogram of the
+    generator's samples (green) and the discriminator's D(x) (blue, dashed), on one pair of axes.
+
+    ``target`` has ``prob(x)`` (a ``course_lib.toy.Mixture1D``); ``discriminator`` maps (N, 1) to logits.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 3))
+    xs = torch.linspace(xlim[0], xlim[1], 400)
+    ax.plot(xs.numpy(), target.prob(xs).numpy(), "k:", lw=2, label="data density")
+    if samples is not None:
+        s = torch.as_tensor(samples).detach().float().cpu().reshape(-1).numpy()
+        ax.hist(s, bins=bins, range=xlim, density=True, histtype="stepfilled", color="tab:green", alpha=0.35,
+                label="generator samples")
+    if discriminator is not None:
+        dev = next(discriminator.parameters()).device
+        with torch.no_grad():
+            d = torch.sigmoid(discriminator(xs.unsqueeze(1).to(dev))).cpu()
+        ax.plot(xs.numpy(), d.numpy(), "--", color="tab:blue", label="D(x)")
+    ax.set_xlim(*xlim)
+    ax.set_xlabel("x")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_cloud(samples, centres=None, ax=None, title: str | None = None, lim: float = 3.0, s: float = 2.0,
+               color: str = "tab:green"):
+    """Scatter 2-D samples (N, 2), with the target's mode centres as black crosses when given."""
+    x = torch.as_tensor(samples).detach().float().cpu()
+    if x.dim() != 2 or x.shape[1] != 2:
+        raise ValueError(f"plot_cloud needs points of shape (N, 2), got {tuple(x.shape)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3, 3))
+    ax.scatter(x[:, 0].numpy(), x[:, 1].numpy(), s=s, alpha=0.5, color=color, linewidths=0)
+    if centres is not None:
+        c = torch.as_tensor(centres).float().cpu()
+        ax.scatter(c[:, 0].numpy(), c[:, 1].numpy(), marker="x", color="k", s=30)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
     return ax

@@ -3,6 +3,8 @@ import math
 import pytest
 import torch
 
+from torch import nn
+
 from course_lib import gan, nets
 
 
@@ -31,23 +33,103 @@ def test_dcgan_initialisation_statistics():
     assert abs(bn.mean().item() - 1) < 0.01 and bn.std().item() < 0.04
 
 
-def test_losses_from_logits_match_the_formulas():
-    logits = torch.tensor([-3.0, 0.0, 2.0])
-    p = torch.sigmoid(logits)
-    assert torch.allclose(gan.generator_loss_minimax(logits), torch.log(1 - p).mean())
-    assert torch.allclose(gan.generator_loss_nonsaturating(logits), -torch.log(p).mean())
-    assert torch.allclose(gan.discriminator_loss(logits, logits), -(torch.log(p).mean() + torch.log(1 - p).mean()))
+def _const_gen(value, dim=1):
+    """A generator with one parameter w whose output is w * 0 + value: gradients reach w, output is known."""
+    class G(nn.Module):
+        z_dim = 3
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.tensor(1.0))
+
+        def forward(self, z):
+            return self.w * torch.full((len(z), dim), float(value))
+    return G()
+
+
+class Identity(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, x):
+        return self.scale * x[:, 0]
+
+
+def test_losses_match_the_formulas():
+    D, G = Identity(), _const_gen(-3.0)
+    x, z = torch.tensor([[0.0], [2.0]]), torch.zeros(5, 3)
+    p_real, p_fake = torch.sigmoid(x[:, 0]), torch.sigmoid(torch.tensor(-3.0))
+    assert torch.allclose(gan.generator_loss_minimax(D, G, z), torch.log(1 - p_fake))
+    assert torch.allclose(gan.generator_loss_nonsaturating(D, G, z), -torch.log(p_fake))
+    assert torch.allclose(gan.discriminator_loss(D, G, x, z), -(torch.log(p_real).mean() + torch.log(1 - p_fake)))
     # at D = 1/2 everywhere: discriminator 2 log 2, non-saturating generator log 2
-    z = torch.zeros(4)
-    assert math.isclose(gan.discriminator_loss(z, z).item(), 2 * math.log(2), rel_tol=1e-6)
-    assert math.isclose(gan.generator_loss_nonsaturating(z).item(), math.log(2), rel_tol=1e-6)
-    # confident discriminator: the minimax loss saturates (tiny gradient), the non-saturating one does not
-    fake = torch.tensor([-10.0], requires_grad=True)
-    gan.generator_loss_minimax(fake).backward()
-    g_mm = fake.grad.abs().item()
-    fake.grad = None
-    gan.generator_loss_nonsaturating(fake).backward()
-    assert g_mm < 1e-4 < 0.99 < fake.grad.abs().item()
+    G0 = _const_gen(0.0)
+    assert math.isclose(gan.discriminator_loss(D, G0, torch.zeros(4, 1), z).item(), 2 * math.log(2), rel_tol=1e-6)
+    assert math.isclose(gan.generator_loss_nonsaturating(D, G0, z).item(), math.log(2), rel_tol=1e-6)
+
+
+def test_losses_wire_the_criterion_as_documented():
+    calls = []
+
+    def spy(logits, target):
+        calls.append((logits.detach().clone(), target.clone()))
+        return (logits * (target + 2)).sum()
+
+    D, G = Identity(), _const_gen(5.0)
+    x, z = torch.tensor([[1.0], [3.0]]), torch.zeros(2, 3)
+    assert gan.discriminator_loss(D, G, x, z, spy).item() == (1 + 3) * 3 + 2 * 5 * 2
+    assert gan.generator_loss_minimax(D, G, z, spy).item() == -(2 * 5 * 2)
+    assert gan.generator_loss_nonsaturating(D, G, z, spy).item() == 2 * 5 * 3
+    assert [c[1].tolist() for c in calls] == [[1, 1], [0, 0], [0, 0], [1, 1]]
+
+
+def test_discriminator_loss_leaves_the_generator_alone():
+    D, G = Identity(), _const_gen(1.0)
+    gan.discriminator_loss(D, G, torch.ones(3, 1), torch.zeros(3, 3)).backward()
+    assert G.w.grad is None and D.scale.grad is not None
+
+
+def test_saturation():
+    # a confident discriminator (logit -10 on fakes): minimax gradient ~ e^-10, non-saturating ~ 1
+    D, G = Identity(), _const_gen(-10.0)
+    z = torch.zeros(1, 3)
+    gan.generator_loss_minimax(D, G, z).backward()
+    g_mm = G.w.grad.abs().item()
+    G.w.grad = None
+    gan.generator_loss_nonsaturating(D, G, z).backward()
+    assert g_mm < 1e-3 < 9.9 < G.w.grad.abs().item()   # d/dw of the loss at w=1 is 10 * sigmoid-ish factor
+
+
+def test_optimal_discriminator_and_jsd():
+    from course_lib import toy
+    p, q = toy.gaussian_1d(0, 1), toy.gaussian_1d(1, 1)
+    xs = torch.linspace(-12, 13, 20001, dtype=torch.float64)
+    d = gan.optimal_discriminator(p.log_prob(xs), q.log_prob(xs))
+    assert torch.allclose(d[10000 - 4000:10000 + 4000], (p.prob(xs) / (p.prob(xs) + q.prob(xs)))[6000:14000])
+    far = torch.tensor([-2000.0]), torch.tensor([-2001.0])
+    assert torch.allclose(gan.optimal_discriminator(*far), torch.sigmoid(torch.tensor([1.0])))
+    inf = torch.tensor([-math.inf])
+    assert gan.optimal_discriminator(inf, inf).item() == 0.5
+    dx = float(xs[1] - xs[0])
+    assert abs(gan.jsd(p.log_prob(xs), p.log_prob(xs), dx).item()) < 1e-12
+    # disjoint supports: exactly log 2
+    lp = torch.where(xs < 0, torch.tensor(0.0, dtype=torch.float64), torch.tensor(-math.inf, dtype=torch.float64))
+    lq = torch.where(xs >= 0, torch.tensor(0.0, dtype=torch.float64), torch.tensor(-math.inf, dtype=torch.float64))
+    dxs = torch.full_like(xs, 1 / (xs < 0).sum().item())  # each a uniform with mass 1 on its half
+    val = gan.jsd(lp + dxs.log() - math.log(dx), lq + math.log(1 / (xs >= 0).sum().item()) - math.log(dx), dx)
+    assert abs(val.item() - math.log(2)) < 1e-9
+    # symmetric and below log 2
+    j = gan.jsd(p.log_prob(xs), q.log_prob(xs), dx).item()
+    assert abs(j - gan.jsd(q.log_prob(xs), p.log_prob(xs), dx).item()) < 1e-12 and 0 < j < math.log(2)
+
+
+def test_mlp_players_shapes():
+    G, D = gan.MLPGenerator(z_dim=3, out_dim=2), gan.MLPDiscriminator(in_dim=2)
+    assert G(torch.randn(7, 3)).shape == (7, 2) and D(torch.randn(7, 2)).shape == (7,)
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        D(torch.randn(7, 3))
+    assert torch.equal(gan.generate(G, 5, seed=3), gan.generate(G, 5, seed=3))
 
 
 def test_training_step_moves_both_players_and_logs():
@@ -55,8 +137,11 @@ def test_training_step_moves_both_players_and_logs():
     g, d = gan.DCGenerator(z_dim=8, width=8), gan.DCDiscriminator(width=8)
     g0 = [p.detach().clone() for p in g.parameters()]
     d0 = [p.detach().clone() for p in d.parameters()]
-    h = gan.train_gan(g, d, torch.rand(100, 1, 28, 28), steps=3, batch_size=16, k=2)
-    assert len(h["d_loss"]) == 3 and len(h["g_loss"]) == 3
+    seen = []
+    h = gan.train_gan(g, d, torch.rand(100, 1, 28, 28), steps=3, batch_size=16, k=2, probe_every=2,
+                      callback=lambda step, G, D: seen.append(step))
+    assert len(h["d_loss"]) == 3 and len(h["g_loss"]) == 3 and seen == [1, 2, 3]
+    assert h["probe_step"] == [1, 2] and len(h["d_fake"]) == 2
     assert any(not torch.equal(a, b) for a, b in zip(g0, g.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(d0, d.parameters()))
     # fresh players start near D = 1/2: losses near 2 log 2 and log 2
@@ -64,22 +149,50 @@ def test_training_step_moves_both_players_and_logs():
     assert all(p.requires_grad for p in d.parameters())
 
 
+def test_sampler_data_and_determinism():
+    from course_lib import toy
+
+    def run():
+        torch.manual_seed(0)
+        G, D = gan.MLPGenerator(hidden=16), gan.MLPDiscriminator(hidden=16)
+        gan.train_gan(G, D, lambda n, g: toy.eight_gaussians(n, generator=g), steps=5, batch_size=32, seed=1)
+        return gan.generate(G, 10)
+    assert torch.equal(run(), run())
+
+
 def test_generator_gets_no_gradient_while_the_discriminator_trains(monkeypatch):
     g, d = gan.DCGenerator(z_dim=8, width=8), gan.DCDiscriminator(width=8)
-    seen = []
+    seen, clean_d = [], []
     original = torch.optim.Adam.step
+    last_g, last_d = {}, {}
+
+    def unchanged(params, last):
+        return all((p.grad is None and id(p) not in last) or
+                   (p.grad is not None and id(p) in last and torch.equal(p.grad, last[id(p)])) for p in params)
 
     def spy(self, *args, **kwargs):
-        # when the D optimiser steps, no generator parameter may hold a gradient
-        if any(p is q for grp in self.param_groups for p in grp["params"] for q in d.parameters()):
-            seen.append(all(p.grad is None for p in g.parameters()))
-        return original(self, *args, **kwargs)
+        params = [p for grp in self.param_groups for p in grp["params"]]
+        is_d = any(p is q for p in params for q in d.parameters())
+        # when one player's optimiser steps, the other's gradients are what its own last step left
+        (seen if is_d else clean_d).append(unchanged(g.parameters(), last_g) if is_d else
+                                           unchanged(d.parameters(), last_d))
+        out = original(self, *args, **kwargs)
+        mine, last = (d, last_d) if is_d else (g, last_g)
+        last.clear()
+        last.update({id(p): p.grad.clone() for p in mine.parameters() if p.grad is not None})
+        return out
 
     monkeypatch.setattr(torch.optim.Adam, "step", spy)
-    gan.train_gan(g, d, torch.rand(50, 1, 28, 28), steps=2, batch_size=8, k=1)
-    assert seen and all(seen), "the generator accumulated gradients during a discriminator step"
+    gan.train_gan(g, d, torch.rand(50, 1, 28, 28), steps=3, batch_size=8, k=2)
+    assert len(seen) == 6 and all(seen), "the generator's gradients changed during a discriminator step"
+    assert len(clean_d) == 3 and all(clean_d), "the discriminator's gradients changed during a generator step"
 
 
-def test_unknown_loss_is_refused():
+def test_bad_arguments_are_refused():
+    G, D = gan.DCGenerator(8, 8), gan.DCDiscriminator(8)
     with pytest.raises(ValueError, match="minimax, nonsaturating"):
-        gan.train_gan(gan.DCGenerator(8, 8), gan.DCDiscriminator(8), torch.rand(4, 1, 28, 28), 1, loss="wasserstein")
+        gan.train_gan(G, D, torch.rand(4, 1, 28, 28), 1, loss="wasserstein")
+    with pytest.raises(ValueError, match="k=0"):
+        gan.train_gan(G, D, torch.rand(4, 1, 28, 28), 1, k=0)
+    with pytest.raises(ValueError, match="at least one real batch"):
+        gan.alternating_step(G, D, None, None, [], lambda n: torch.randn(n, 8))
