@@ -90,11 +90,13 @@ def latent_scatter(z, labels=None, ax=None, title: str | None = None, s: float =
 
 
 def plot_gan_1d(target, samples=None, discriminator=None, ax=None, xlim=(-5.0, 5.0), title: str | None = None,
-                bins: int = 60):
+                bins: int = 60, ymax: float | None = None):
     """Goodfellow et al.'s figure 1 for a 1-D GAN: the data density (black, dotted), a histogram of the
     generator's samples (green) and the discriminator's D(x) (blue, dashed), on one pair of axes.
 
     ``target`` has ``prob(x)`` (a ``course_lib.toy.Mixture1D``); ``discriminator`` maps (N, 1) to logits.
+    The y-axis stops at ``ymax`` (default: the larger of 1.05 and 1.5 x the data density's peak), so a generator
+    squeezed onto a point does not flatten the other curves.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 3))
@@ -110,6 +112,7 @@ def plot_gan_1d(target, samples=None, discriminator=None, ax=None, xlim=(-5.0, 5
             d = torch.sigmoid(discriminator(xs.unsqueeze(1).to(dev))).cpu()
         ax.plot(xs.numpy(), d.numpy(), "--", color="tab:blue", label="D(x)")
     ax.set_xlim(*xlim)
+    ax.set_ylim(0, ymax if ymax is not None else max(1.05, 1.5 * float(target.prob(xs).max())))
     ax.set_xlabel("x")
     if title:
         ax.set_title(title, fontsize=10)

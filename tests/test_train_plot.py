@@ -41,3 +41,20 @@ def test_plots_draw():
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         plot.latent_scatter(torch.randn(3, 3))
     plt.close("all")
+
+
+def test_gan_toy_plots():
+    import matplotlib.pyplot as plt
+
+    from course_lib import gan, toy
+    from course_lib.plot import plot_cloud, plot_gan_1d
+
+    target = toy.gaussian_1d(2.0, 0.5)
+    ax = plot_gan_1d(target, torch.zeros(100, 1), gan.MLPDiscriminator(in_dim=1, hidden=8), xlim=(-2, 5))
+    assert len(ax.lines) == 2 and len(ax.patches) >= 1          # density, D(x), histogram
+    assert ax.get_ylim()[1] == pytest.approx(1.5 * float(target.prob(torch.tensor([2.0]))), rel=0.01)
+    ax = plot_cloud(toy.eight_gaussians(50), toy.eight_gaussian_centres(), title="t")
+    assert len(ax.collections) == 2 and ax.get_title() == "t"
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        plot_cloud(torch.zeros(5, 3))
+    plt.close("all")
