@@ -118,3 +118,79 @@ WRONG.update({
         "test_invariances": 0},
         ["implement it yourself"]),
 })
+
+A3 = "a3_gan_theory"
+
+WRONG.update({
+    # D* as p / (p + q) after exponentiating: 0 / 0 = NaN wherever both densities underflow (log-densities ~ -2000).
+    "d_star_naive_exp": (A3, [("optimal_discriminator",
+                               "    both_empty = torch.isneginf(log_p_data) & torch.isneginf(log_p_g)\n"
+                               "    diff = torch.where(both_empty, torch.zeros_like(log_p_data), log_p_data - log_p_g)\n"
+                               "    return torch.sigmoid(diff)",
+                               "    p, q = log_p_data.exp(), log_p_g.exp()\n    return p / (p + q)")],
+                         {"test_optimal_discriminator": 0},
+                         ["underflow"]),
+    # The JSD in bits: log2 of the density ratio.
+    "jsd_bits": (A3, [("jsd", "a * (log_a - log_m)", "a * torch.log2(a / log_m.exp())")],
+                 {"test_jsd": 0},
+                 ["bits instead of nats"]),
+    # The two KL terms added without the 1/2: twice the JSD (2 log 2 for disjoint supports).
+    "jsd_no_half": (A3, [("jsd", "return 0.5 * kl_to_m(log_p) + 0.5 * kl_to_m(log_q)",
+                          "return kl_to_m(log_p) + kl_to_m(log_q)")],
+                    {"test_jsd": 0},
+                    ["missing the 1/2"]),
+    # Real examples labelled 0 and generated ones 1.
+    "d_loss_swapped_targets": (A3, [("discriminator_loss",
+                                     "return criterion(real, torch.ones_like(real)) + criterion(fake, torch.zeros_like(fake))",
+                                     "return criterion(real, torch.zeros_like(real)) + criterion(fake, torch.ones_like(fake))")],
+                               {"test_discriminator_loss": 0},
+                               ["targets are swapped"]),
+    # G(z) not detached in the discriminator's loss: its backward pass fills the generator's gradients.
+    "d_loss_no_detach": (A3, [("discriminator_loss", "fake = D(G(z).detach())", "fake = D(G(z))")],
+                         {"test_discriminator_loss": 0},
+                         ["gradient reached the generator: detach G(z)"]),
+    # The minimax generator loss with the sign of the discriminator's: the generator helps D.
+    "minimax_wrong_sign": (A3, [("generator_losses", "    return -criterion(fake, torch.zeros_like(fake))",
+                                 "    return criterion(fake, torch.zeros_like(fake))")],
+                           {"test_generator_losses": 0},
+                           ["wrong sign"]),
+    # k ignored: one discriminator step on the first real batch only.
+    "alternating_first_batch_only": (A3, [("alternating_step", "for x in real_batches:", "for x in real_batches[:1]:")],
+                                     {"test_alternating_step": 0},
+                                     ["one discriminator step per real batch"]),
+    # No opt_d.zero_grad(): each discriminator step follows the sum of all its past gradients.
+    "alternating_no_zero_grad": (A3, [("alternating_step", "        opt_d.zero_grad()\n", "")],
+                                 {"test_alternating_step": 0},
+                                 ["opt_d.zero_grad()"]),
+    # A bias in the generator's first transposed convolution, although BatchNorm follows it.
+    "dcgan_bias_before_batchnorm": (A3, [("dcgan", "nn.ConvTranspose2d(z_dim, 4 * w, 7, 1, 0, bias=False)",
+                                          "nn.ConvTranspose2d(z_dim, 4 * w, 7, 1, 0)")],
+                                    {"test_dcgan": 0},
+                                    ["bias=False"]),
+    # Every answer delegates to course_lib.gan: switched off while grading, so nothing is earned.
+    "a3_uses_library": (A3, [
+        ("optimal_discriminator", "    both_empty = torch.isneginf(log_p_data) & torch.isneginf(log_p_g)\n",
+         "    return course_lib.gan.optimal_discriminator(log_p_data, log_p_g)\n"),
+        ("jsd", "    log_m = torch.logaddexp(log_p, log_q) - math.log(2.0)\n",
+         "    return course_lib.gan.jsd(log_p, log_q, dx)\n"),
+        ("discriminator_loss", "    real = D(x)\n    fake = D(G(z).detach())\n",
+         "    return course_lib.gan.discriminator_loss(D, G, x, z, criterion)\n"),
+        ("generator_losses", "    fake = D(G(z))\n    return -criterion(fake, torch.zeros_like(fake))",
+         "    return course_lib.gan.generator_loss_minimax(D, G, z, criterion)"),
+        ("generator_losses", "    fake = D(G(z))\n    return criterion(fake, torch.ones_like(fake))",
+         "    return course_lib.gan.generator_loss_nonsaturating(D, G, z, criterion)"),
+        ("alternating_step", "    for x in real_batches:\n",
+         "    return course_lib.gan.alternating_step(G, D, opt_g, opt_d, real_batches, sample_z, generator_loss, criterion)\n"
+         "    for x in real_batches:\n"),
+        ("dcgan", "        return self.net(x).reshape(x.shape[0])",
+         "        return self.net(x).reshape(x.shape[0])\n\n\n"
+         "Generator, Discriminator = course_lib.gan.DCGenerator, course_lib.gan.DCDiscriminator"),
+        ("train_eight_gaussians", "    for _ in range(1500):\n",
+         "    course_lib.gan.train_gan(G, D, lambda n, gen: toy.eight_gaussians(n, std=0.05, generator=gen), steps=300,\n"
+         "                             batch_size=512, lr=2e-3, seed=seed)\n"
+         "    return G\n"
+         "    for _ in range(1500):\n"),
+    ], {"test_optimal_discriminator": 0, "test_jsd": 0, "test_discriminator_loss": 0, "test_generator_losses": 0,
+        "test_alternating_step": 0, "test_dcgan": 0, "test_train_eight_gaussians": 0},
+        ["implement it yourself"]),
+})
