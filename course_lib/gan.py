@@ -208,10 +208,12 @@ def generate(G, n: int, seed: int = 0, batch_size: int = 1000) -> torch.Tensor:
 
     The generator stays in the mode it is in: with BatchNorm, switching to eval mode changes the samples.
     """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"generate: expected a positive number of samples n, got {n!r}")
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(n, G.z_dim, generator=gen)
     dev = next(G.parameters()).device
-    return torch.cat([G(z[i:i + batch_size].to(dev)).cpu() for i in range(0, n, batch_size)]) if n else z[:0]
+    return torch.cat([G(z[i:i + batch_size].to(dev)).cpu() for i in range(0, n, batch_size)])
 
 
 def train_gan(generator, discriminator, data, steps: int, batch_size: int = 64, k: int = 1,

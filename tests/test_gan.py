@@ -130,6 +130,8 @@ def test_mlp_players_shapes():
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         D(torch.randn(7, 3))
     assert torch.equal(gan.generate(G, 5, seed=3), gan.generate(G, 5, seed=3))
+    with pytest.raises(ValueError, match="positive number of samples"):
+        gan.generate(G, 0)
 
 
 def test_training_step_moves_both_players_and_logs():
