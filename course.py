@@ -10,10 +10,16 @@ Instructors:
     python3 course.py feedback [ID ...]   write feedback/ and grades.csv
 Maintainers:
     python3 course.py execute [NOTEBOOK ...]   re-run lecture notebooks in the fast budget, in place
+    python3 course.py execute --full [--out DIR] [NOTEBOOK ...]
+                                               on a GPU machine: run every lecture and solution notebook in
+                                               the full budget into build/full/ (never in place), time them
     python3 course.py setup                    only build the environment
 
 Setup makes a virtual environment in .venv from requirements.txt and puts this checkout's course_lib
 on its path. It records a hash of the requirements, so the second run skips straight to the command.
+
+--here (with any command): use the Python that runs course.py and the current PATH instead of .venv, with
+no setup, e.g. in a conda environment made from environment.yml or on Colab:  python course.py test --here
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ VENV = ROOT / ".venv"
 STAMP = VENV / ".course-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
+HERE = False  # --here: run everything with sys.executable and the current PATH; no .venv, no setup
 
 
 def say(msg: str) -> None:
@@ -49,12 +56,16 @@ def requirements_hash() -> str:
 
 def course_env(**extra) -> dict:
     """The environment every course command runs in: the venv first on PATH (nbgrader calls
-    `alembic` by name), quiet kernels, and any extra variables."""
+    `alembic` by name), quiet kernels, and any extra variables. With --here: the current PATH, and this
+    checkout on PYTHONPATH (what the venv's .pth file does), so notebooks import its course_lib."""
     env = dict(os.environ)
-    env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
-    env["VIRTUAL_ENV"] = str(VENV)
+    if HERE:
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+    else:
+        env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
+        env["VIRTUAL_ENV"] = str(VENV)
+        env.pop("PYTHONHOME", None)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    env.pop("PYTHONHOME", None)
     env.update(extra)
     return env
 
@@ -62,6 +73,10 @@ def course_env(**extra) -> dict:
 def setup() -> None:
     if sys.version_info < (3, 10):
         sys.exit(f"[course] Python 3.10 or newer is needed; this is {sys.version.split()[0]}")
+    if HERE:
+        say(f"--here: using this Python, {sys.executable}, and the current PATH; setup skipped "
+            "(install requirements.txt or environment.yml into it yourself)")
+        return
     want = requirements_hash()
     if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == want:
         say(f"environment up to date ({VENV.relative_to(ROOT)})")
@@ -101,7 +116,8 @@ def cmd_lab(args) -> int:
     setup()
     extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     say("opening JupyterLab: start with lectures/01_autoencoders.ipynb (Ctrl-C stops the server)")
-    return run([BIN / "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", *extra, *args], cwd=ROOT, env=course_env())
+    jupyter = [PY, "-m", "jupyterlab"] if HERE else [BIN / "jupyter", "lab"]
+    return run([*jupyter, f"--ServerApp.root_dir={ROOT}", *extra, *args], cwd=ROOT, env=course_env())
 
 
 def cmd_test(args) -> int:
@@ -152,12 +168,53 @@ def cmd_feedback(args) -> int:
     return code
 
 
+def notebook_path(name: str) -> str | None:
+    """A notebook named on the command line (from here, or from the repository root), as the tool gets it:
+    relative to the repository root when it is inside, absolute otherwise; None when there is no such file."""
+    for p in (Path(name), ROOT / name):
+        if p.is_file():
+            p = p.resolve()
+            return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
+    return None
+
+
 def cmd_execute(args) -> int:
-    """Re-execute lecture notebooks in place, in the fast budget, as CI would. Progress bars are off so
-    that committed outputs do not change from run to run (widget ids are random)."""
+    """Re-execute lecture notebooks in place, in the fast budget and offline, as CI would. Progress bars are
+    off so that committed outputs do not change from run to run (widget ids are random).
+
+    With --full: every lecture and solution notebook (or the ones named) in the full budget, each written to
+    build/full/<its path> (or --out DIR), never in place; it carries on past a failing notebook and ends with
+    a table of times, also written to build/full/times.json. For a GPU machine."""
+    args = list(args)
+    full = "--full" in args
+    args = [a for a in args if a != "--full"]
+    out = ROOT / "build" / "full"
+    if "--out" in args:
+        i = args.index("--out")
+        if not full or i + 1 >= len(args):
+            sys.exit("[course] usage: python3 course.py execute --full [--out DIR] [NOTEBOOK ...]")
+        out = Path(args[i + 1]).resolve()
+        del args[i:i + 2]
+    unknown = [a for a in args if a.startswith("-")]
+    if unknown:
+        sys.exit(f"[course] execute does not know {' '.join(unknown)} (it takes --full, --out DIR, --here)")
+    missing = [a for a in args if notebook_path(a) is None]
+    if missing:
+        sys.exit(f"[course] no such notebook: {', '.join(missing)}")
+    args = [notebook_path(a) for a in args]
     setup()
-    notebooks = args or sorted(str(p.relative_to(ROOT)) for p in (ROOT / "lectures").glob("*.ipynb"))
-    code = run([PY, "-m", "course_lib.notebooks", *notebooks], cwd=ROOT, env=course_env(CI="true", TQDM_DISABLE="1"))
+    tool = ROOT / "tools" / "execute_notebooks.py"
+    if not full:
+        notebooks = args or sorted(str(p.relative_to(ROOT)) for p in (ROOT / "lectures").glob("*.ipynb"))
+        return run([PY, tool, *notebooks], cwd=ROOT,
+                   env=course_env(COURSE_BUDGET="fast", COURSE_OFFLINE="1", TQDM_DISABLE="1"))
+    notebooks = args or sorted(str(p.relative_to(ROOT)) for p in
+                               [*(ROOT / "lectures").glob("*.ipynb"), *(ROOT / "solutions").glob("*/*.ipynb")])
+    say(f"running {len(notebooks)} notebook(s) in the full budget; executed copies go to {out}")
+    code = run([PY, tool, "--out", out, "--timeout", "7200", *notebooks], cwd=ROOT,
+               env=course_env(COURSE_BUDGET="full", TQDM_DISABLE="1"))
+    if code != 0:
+        say("some notebooks failed: see the table above (each failed copy stops at its failing cell)")
     return code
 
 
@@ -166,6 +223,10 @@ COMMANDS = {"lab": cmd_lab, "test": cmd_test, "release": cmd_release, "autograde
 
 
 def main(argv) -> int:
+    global HERE, PY
+    if "--here" in argv[1:]:
+        HERE, PY = True, Path(sys.executable)
+        argv = [argv[0]] + [a for a in argv[1:] if a != "--here"]
     if not argv or argv[0] not in COMMANDS:
         print(__doc__)
         return 0 if argv and argv[0] in ("-h", "--help") else 2

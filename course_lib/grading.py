@@ -1,8 +1,14 @@
 """Helpers for the autograded tests: clear failure messages, and switching course_lib's own answers off.
 
-``forbid(module, ...)`` replaces the body of every function and method defined in those modules by one
-that raises, for the duration of a ``with`` block. Any student code that delegates to the library's
-reference (by import, alias or copy of the function object) then fails with a message saying so.
+``forbid(module_or_function, ...)`` replaces the body of every function and method defined in those modules
+(and of every function named on its own) by one that raises, for the duration of a ``with`` block. Any
+student code that delegates to the library's reference (by import, alias or copy of the function object)
+then fails with a message saying so.
+
+What is switched off is a model family's module (``course_lib.vae``, ``course_lib.gan``, ...), which holds only
+reference answers, plus, in a test of a part that a tool would answer (``course_lib.fit`` for "write the
+training loop", ``course_lib.train.adversarial_step`` for "write the alternating step"), that one tool. Tools
+an assignment tells students to use are never switched off.
 """
 from __future__ import annotations
 
@@ -29,22 +35,32 @@ def _functions(module: types.ModuleType):
                     yield f"{module.__name__}.{name}.{attr}", inspect.unwrap(member)
 
 
+def _targets(targets):
+    for target in targets:
+        if isinstance(target, types.ModuleType):
+            yield from _functions(target)
+        elif inspect.isfunction(inspect.unwrap(target)):
+            fn = inspect.unwrap(target)
+            yield f"{fn.__module__}.{fn.__qualname__}", fn
+        else:
+            raise TypeError(f"forbid: expected modules or functions, got {target!r}")
+
+
 @contextlib.contextmanager
-def forbid(*modules: types.ModuleType, allow=()):
-    """Make every function in ``modules`` raise ``ReferenceUsed`` inside the block (names in ``allow``
-    stay usable). Works on the function objects themselves, so aliases are caught too."""
+def forbid(*targets, allow=()):
+    """Make every function in the given modules, and every function given, raise ``ReferenceUsed`` inside the
+    block (names in ``allow`` stay usable). Works on the function objects themselves, so aliases are caught too."""
     saved = []
     try:
-        for module in modules:
-            for qualname, fn in _functions(module):
-                # Functions with closures (e.g. methods calling super()) cannot take a closure-free body.
-                if qualname.rsplit(".", 1)[-1] in allow or qualname in allow or fn.__code__.co_freevars:
-                    continue
-                saved.append((fn, fn.__code__))
-                fn.__code__ = _blocked_code(qualname)
+        for qualname, fn in _targets(targets):
+            # Functions with closures (e.g. methods calling super()) cannot take a closure-free body.
+            if qualname.rsplit(".", 1)[-1] in allow or qualname in allow or fn.__code__.co_freevars:
+                continue
+            saved.append((fn, fn.__code__))
+            fn.__code__ = _blocked_code(qualname)
         yield
     finally:
-        for fn, code in saved:
+        for fn, code in reversed(saved):
             fn.__code__ = code
 
 
@@ -117,3 +133,36 @@ def check_close(name: str, got, expected, rtol: float = 1e-5, atol: float = 1e-6
         raise AssertionError(f"{name}: expected {show(exp_t)}{' ...' if exp_t.numel() > 4 else ''}, got "
                              f"{show(got_t)}{' ...' if got_t.numel() > 4 else ''} (max abs error {err:.3g}, "
                              f"tolerance rtol={rtol:g}, atol={atol:g}). {hint}".strip())
+
+
+# ---------------------------------------------------------------- stand-in GAN players for wiring tests
+
+class ConstantGenerator(torch.nn.Module):
+    """A generator with one parameter w (= 1) that maps every code to w * value: output shape (N, dim).
+
+    Its output is known exactly, and a gradient that reaches the generator shows up in ``w.grad``."""
+
+    def __init__(self, value, dim: int = 1, z_dim: int = 3):
+        super().__init__()
+        self.value, self.dim, self.z_dim = float(value), dim, z_dim
+        self.w = torch.nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, z):
+        return self.w * torch.full((z.shape[0], self.dim), self.value)
+
+
+class IdentityDiscriminator(torch.nn.Module):
+    """A discriminator whose logit is s * x[:, 0], with one parameter s (= 1): output shape (N,)."""
+
+    def __init__(self):
+        super().__init__()
+        self.s = torch.nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, x):
+        return self.s * x[:, 0]
+
+
+def spy_criterion(logits, target):
+    """sum(logits * (target + 2)): 3 x the logits' sum for target 1, 2 x for target 0, so the value tells
+    which target each term got."""
+    return (logits * (target + 2)).sum()

@@ -9,7 +9,7 @@ features mean little for 28x28 digits (and its weights are a download), so the c
 with ``FeatureNet``, a LeNet-style MNIST classifier whose weights ship in ``course_lib/weights``: numbers
 are comparable only between runs that use that same network, and only at the same sample sizes.
 
-``python -m course_lib.train_feature_net`` re-creates the weights.
+``python tools/train_feature_net.py`` (from the repository root) re-creates the weights.
 """
 from __future__ import annotations
 
@@ -24,11 +24,11 @@ import torch.nn.functional as F
 from scipy.special import xlogy
 from torch import nn
 
-from .nets import _check_images
+from .nets import as_images
 from .runtime import device as default_device
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-TRAIN_COMMAND = "python -m course_lib.train_feature_net"
+TRAIN_COMMAND = "python tools/train_feature_net.py"
 
 
 class RankDeficientWarning(UserWarning):
@@ -40,6 +40,12 @@ def _np64(x) -> np.ndarray:
     if torch.is_tensor(x):
         x = x.detach().cpu().double().numpy()
     return np.asarray(x, dtype=np.float64)
+
+
+def _rows(x) -> np.ndarray:
+    """Images (N, C, H, W) as float64 rows (N, C*H*W); (N, d) features and (N,) values stay as they are."""
+    x = _np64(x)
+    return x.reshape(len(x), -1) if x.ndim > 2 else x
 
 
 def _as_2d_float64(x, name: str) -> np.ndarray:
@@ -136,12 +142,6 @@ DEFAULT_SCALE_FACTORS = (0.5, 1.0, 2.0)  # bandwidths: these multiples of the me
 _MEDIAN_POINTS = 2000  # the median is estimated on at most this many pooled points
 
 
-def _flat(x):
-    """Images (N, ...) as rows (N, pixels); (N, d) features stay as they are."""
-    x = x.detach().cpu() if torch.is_tensor(x) else np.asarray(x)
-    return x.reshape(len(x), -1) if x.ndim > 2 else x
-
-
 def _sqdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.pow(2).sum(1, keepdim=True) + b.pow(2).sum(1) - 2.0 * a @ b.T).clamp_min(0.0)
 
@@ -186,8 +186,8 @@ def mmd2_unbiased(x, y, kernel: str = "rbf", scales=None) -> float:
     """
     if kernel not in KERNELS:
         raise ValueError(f"mmd2_unbiased: kernel={kernel!r}; expected one of {', '.join(KERNELS)}")
-    xs = torch.from_numpy(_as_2d_float64(_flat(x), "mmd2_unbiased(x)"))
-    ys = torch.from_numpy(_as_2d_float64(_flat(y), "mmd2_unbiased(y)"))
+    xs = torch.from_numpy(_as_2d_float64(_rows(x), "mmd2_unbiased(x)"))
+    ys = torch.from_numpy(_as_2d_float64(_rows(y), "mmd2_unbiased(y)"))
     n, m = len(xs), len(ys)
     if n < 2 or m < 2:
         raise ValueError(f"mmd2_unbiased: each sample needs at least 2 points for the unbiased estimate; got "
@@ -260,7 +260,7 @@ class FeatureNet(nn.Module):
         self.head = nn.Linear(self.feature_dim, 10)
 
     def features(self, x):
-        return self.fc(self.conv(_check_images(x, "FeatureNet")))
+        return self.fc(self.conv(as_images(x, "FeatureNet")))
 
     def forward(self, x):
         return self.head(F.relu(self.features(x)))
@@ -294,7 +294,7 @@ def _net_device(net: nn.Module) -> torch.device:
 def _network_outputs(images, net: nn.Module, method: str, batch_size: int, device, who: str) -> torch.Tensor:
     """Apply net.<method> to images in batches under no_grad, in eval mode; (N, k) float64 on the CPU."""
     x = torch.as_tensor(images).detach()
-    x = _check_images(x, who)
+    x = as_images(x, who)
     if not torch.isfinite(x).all():
         raise ValueError(f"{who}: expected finite pixel values, found NaN or inf")
     lo, hi = float(x.min()), float(x.max())
@@ -311,6 +311,21 @@ def _network_outputs(images, net: nn.Module, method: str, batch_size: int, devic
     finally:
         net.train(was_training)
     return torch.cat(out)
+
+
+def features(images, net=None, batch_size: int = 500, device=None) -> torch.Tensor:
+    """FeatureNet's 64-D features of images (N, 1, 28, 28) or (N, 784) in [0, 1]: (N, 64) float64 on the CPU.
+
+    Computed in batches under no_grad on ``device`` (default: where ``net`` is; ``net`` defaults to the
+    shipped FeatureNet on ``course_lib.device()``). These are the features ``fid`` compares."""
+    net = net if net is not None else load_feature_net(device)
+    return _network_outputs(images, net, "features", batch_size, device, "features()")
+
+
+def class_probs(images, net=None, batch_size: int = 500, device=None) -> torch.Tensor:
+    """FeatureNet's class probabilities p(y|x) of images: (N, 10) float64 on the CPU (what IS uses)."""
+    net = net if net is not None else load_feature_net(device)
+    return _network_outputs(images, net, "probs", batch_size, device, "class_probs()")
 
 
 @dataclass

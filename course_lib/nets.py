@@ -1,9 +1,16 @@
-"""Encoders and decoders for 28x28 images.
+"""Networks the course builds its models from: MLP and convolutional encoders/decoders for 28x28 images,
+and the players of a GAN (generators map codes to samples; discriminators map samples to logits (N,)).
 
-Every module takes images (N, 1, 28, 28) or flat vectors (N, 784) and decoders return logits
-(N, 1, 28, 28): apply ``torch.sigmoid`` for pixel means, or pass logits straight to a Bernoulli loss.
+Decoders return logits (N, 1, 28, 28): apply ``torch.sigmoid`` for pixel means, or pass logits straight to a
+Bernoulli loss. Image generators return pixel values in [0, 1], the range of the course's data.
+
+Every generator samples the same way (the course's sampling contract): ``G.sample(n, generator=None)``
+draws codes z ~ N(0, I) on the CPU from ``generator`` (so a seed gives the same codes on every device) and
+returns n samples on the generator's device, without gradients and without changing its train/eval mode.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -12,29 +19,60 @@ IMAGE_SHAPE = (1, 28, 28)
 IMAGE_SIZE = 28 * 28
 
 
-def _check_images(x: torch.Tensor, who: str) -> torch.Tensor:
-    if x.dim() == 2 and x.shape[1] == IMAGE_SIZE:
-        return x.view(-1, *IMAGE_SHAPE)
-    if x.dim() == 4 and tuple(x.shape[1:]) == IMAGE_SHAPE:
-        return x
-    if x.dim() == 3 and tuple(x.shape[1:]) == (28, 28):
-        return x.unsqueeze(1)
-    raise ValueError(f"{who} expects images of shape (N, 1, 28, 28) or (N, 784); got {tuple(x.shape)}")
+def as_images(x: torch.Tensor, who: str, shape=IMAGE_SHAPE) -> torch.Tensor:
+    """``x`` as images (N, C, H, W), or a ValueError naming ``who`` and the shape found.
 
+    With ``shape=(C, H, W)``, accepts (N, C, H, W), flat rows (N, C*H*W) and, for one channel, (N, H, W).
+    With ``shape=None``, accepts any square images with 1 or 3 channels (flat rows must be square, 1 channel).
+    """
+    if shape is None:
+        if x.dim() == 2:
+            side = math.isqrt(x.shape[1])
+            if side * side != x.shape[1]:
+                raise ValueError(f"{who}: cannot show vectors of length {x.shape[1]} as square images")
+            return x.reshape(-1, 1, side, side)
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
+        if x.dim() != 4 or x.shape[1] not in (1, 3):
+            raise ValueError(f"{who}: expected images (N, 1|3, H, W), got shape {tuple(x.shape)}")
+        return x
+    c, h, w = shape
+    if x.dim() == 2 and x.shape[1] == c * h * w:
+        return x.reshape(-1, c, h, w)
+    if x.dim() == 3 and c == 1 and tuple(x.shape[1:]) == (h, w):
+        return x.unsqueeze(1)
+    if x.dim() == 4 and tuple(x.shape[1:]) == (c, h, w):
+        return x
+    raise ValueError(f"{who} expects images of shape (N, {c}, {h}, {w}) or (N, {c * h * w}); got {tuple(x.shape)}")
+
+
+def mlp(dims, activation=nn.ReLU) -> nn.Sequential:
+    """Linear layers dims[0] -> dims[1] -> ... -> dims[-1] with ``activation()`` between them (none at the end)."""
+    dims = list(dims)
+    if len(dims) < 2:
+        raise ValueError(f"mlp needs at least an input and an output size, got {dims}")
+    layers = []
+    for a, b in zip(dims[:-2], dims[1:-1]):
+        layers += [nn.Linear(a, b), activation()]
+    return nn.Sequential(*layers, nn.Linear(dims[-2], dims[-1]))
+
+
+def _check_codes(z: torch.Tensor, z_dim: int, who: str) -> None:
+    if z.dim() != 2 or z.shape[1] != z_dim:
+        raise ValueError(f"{who} expects codes of shape (N, {z_dim}); got {tuple(z.shape)}")
+
+
+# ---------------------------------------------------------------- encoders and decoders
 
 class MLPEncoder(nn.Module):
     """784 -> hidden -> ... -> out_dim, ReLU between layers."""
 
     def __init__(self, out_dim: int, hidden=(400,)):
         super().__init__()
-        dims = [IMAGE_SIZE, *hidden]
-        layers = []
-        for a, b in zip(dims[:-1], dims[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        self.body = nn.Sequential(*layers, nn.Linear(dims[-1], out_dim))
+        self.body = mlp([IMAGE_SIZE, *hidden, out_dim])
 
     def forward(self, x):
-        return self.body(_check_images(x, type(self).__name__).flatten(1))
+        return self.body(as_images(x, type(self).__name__).flatten(1))
 
 
 class MLPDecoder(nn.Module):
@@ -42,11 +80,7 @@ class MLPDecoder(nn.Module):
 
     def __init__(self, z_dim: int, hidden=(400,)):
         super().__init__()
-        dims = [z_dim, *hidden]
-        layers = []
-        for a, b in zip(dims[:-1], dims[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        self.body = nn.Sequential(*layers, nn.Linear(dims[-1], IMAGE_SIZE))
+        self.body = mlp([z_dim, *hidden, IMAGE_SIZE])
 
     def forward(self, z):
         return self.body(z).view(-1, *IMAGE_SHAPE)
@@ -65,7 +99,7 @@ class ConvEncoder(nn.Module):
             nn.Linear(hidden, out_dim))
 
     def forward(self, x):
-        return self.body(_check_images(x, type(self).__name__))
+        return self.body(as_images(x, type(self).__name__))
 
 
 class ConvDecoder(nn.Module):
@@ -100,21 +134,125 @@ class GaussianHead(nn.Module):
         return mu, logvar
 
 
+def _kind(kind: str, table: dict):
+    if kind not in table:
+        raise ValueError(f"kind={kind!r}: expected 'mlp' or 'conv'")
+    return table[kind]
+
+
 def gaussian_encoder(z_dim: int, kind: str = "mlp", **kwargs) -> GaussianHead:
     """An encoder returning (mu, logvar) of q(z|x): ``kind`` is ``"mlp"`` or ``"conv"``."""
-    net = {"mlp": MLPEncoder, "conv": ConvEncoder}.get(kind)
-    if net is None:
-        raise ValueError(f"kind={kind!r}: expected 'mlp' or 'conv'")
-    return GaussianHead(net(2 * z_dim, **kwargs), z_dim)
+    return GaussianHead(_kind(kind, {"mlp": MLPEncoder, "conv": ConvEncoder})(2 * z_dim, **kwargs), z_dim)
 
 
 def decoder(z_dim: int, kind: str = "mlp", **kwargs) -> nn.Module:
     """A decoder from z to Bernoulli logits (N, 1, 28, 28): ``kind`` is ``"mlp"`` or ``"conv"``."""
-    net = {"mlp": MLPDecoder, "conv": ConvDecoder}.get(kind)
-    if net is None:
-        raise ValueError(f"kind={kind!r}: expected 'mlp' or 'conv'")
-    return net(z_dim, **kwargs)
+    return _kind(kind, {"mlp": MLPDecoder, "conv": ConvDecoder})(z_dim, **kwargs)
 
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+# ---------------------------------------------------------------- GAN players
+
+class Generator(nn.Module):
+    """Base class of the course's generators: ``z_dim`` and the sampling contract ``sample(n, generator)``."""
+
+    z_dim: int
+
+    def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n codes z ~ N(0, I), drawn on the CPU from ``generator`` (the global RNG when None)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{type(self).__name__}.sample: expected a positive number of samples n, got {n!r}")
+        return torch.randn(n, self.z_dim, generator=generator)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, batch_size: int = 1000) -> torch.Tensor:
+        """n samples G(z), z ~ N(0, I), on the generator's device; evaluated ``batch_size`` codes at a time.
+
+        The generator stays in the mode it is in: with BatchNorm, eval mode gives other samples.
+        """
+        z = self.prior(n, generator)
+        dev = next(self.parameters()).device
+        return torch.cat([self(z[i:i + batch_size].to(dev)) for i in range(0, n, batch_size)])
+
+
+def _normal_init(module: nn.Module) -> None:
+    """Weights ~ N(0, 0.02) (N(1, 0.02) for BatchNorm), biases 0: the initialisation of Radford et al."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class ConvGenerator(Generator):
+    """z (N, z_dim) -> images (N, 1, 28, 28) in [0, 1]: a dense layer to 7x7 maps, then two stride-2 transposed
+    convolutions, BatchNorm and ReLU inside, a sigmoid at the end (the course's images live in [0, 1]).
+
+    DCGAN-like, not DCGAN: Radford et al.'s generator has no dense layer and ends in Tanh (assignment 3 builds
+    that one). Weights start at N(0, 0.02), as theirs do.
+    """
+
+    def __init__(self, z_dim: int = 64, width: int = 64):
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, 2 * width * 7 * 7, bias=False), nn.Unflatten(1, (2 * width, 7, 7)),
+            nn.BatchNorm2d(2 * width), nn.ReLU(True),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True),
+            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Sigmoid())
+        self.apply(_normal_init)
+
+    def forward(self, z):
+        _check_codes(z, self.z_dim, type(self).__name__)
+        return self.net(z)
+
+
+class ConvDiscriminator(nn.Module):
+    """images (N, 1, 28, 28) -> logits (N,): two stride-2 convolutions, LeakyReLU(0.2), BatchNorm after the
+    second, and a dense read-out (where DCGAN would use a 7x7 convolution). Weights start at N(0, 0.02)."""
+
+    def __init__(self, width: int = 64):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2, True),
+            nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))
+        self.apply(_normal_init)
+
+    def forward(self, x):
+        return self.net(as_images(x, type(self).__name__)).squeeze(1)
+
+
+class MLPGenerator(Generator):
+    """z (N, z_dim) -> points (N, out_dim): ``depth`` hidden ReLU layers of width ``hidden``, linear output.
+
+    The toy-problem generator (1-D and 2-D targets); PyTorch's default initialisation.
+    """
+
+    def __init__(self, z_dim: int = 2, out_dim: int = 2, hidden: int = 128, depth: int = 3):
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = mlp([z_dim] + [hidden] * depth + [out_dim])
+
+    def forward(self, z):
+        _check_codes(z, self.z_dim, type(self).__name__)
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """points (N, in_dim) -> logits (N,): ``depth`` hidden LeakyReLU(0.2) layers of width ``hidden``."""
+
+    def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3):
+        super().__init__()
+        self.in_dim = in_dim
+        self.net = mlp([in_dim] + [hidden] * depth + [1], activation=lambda: nn.LeakyReLU(0.2))
+
+    def forward(self, x):
+        if x.dim() != 2 or x.shape[1] != self.in_dim:
+            raise ValueError(f"MLPDiscriminator expects points of shape (N, {self.in_dim}); got {tuple(x.shape)}")
+        return self.net(x).squeeze(1)

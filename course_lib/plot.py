@@ -7,18 +7,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .nets import as_images
+
 
 def _as_images(x) -> np.ndarray:
-    x = torch.as_tensor(x).detach().float().cpu()
-    if x.dim() == 2:  # flat vectors of square images
-        side = int(round(math.sqrt(x.shape[1])))
-        if side * side != x.shape[1]:
-            raise ValueError(f"cannot show vectors of length {x.shape[1]} as square images")
-        x = x.view(-1, 1, side, side)
-    if x.dim() == 3:
-        x = x.unsqueeze(1)
-    if x.dim() != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f"expected images (N, 1|3, H, W), got shape {tuple(x.shape)}")
+    x = as_images(torch.as_tensor(x).detach().float().cpu(), "show_images", shape=None)
     return x.clamp(0, 1).numpy()
 
 

@@ -61,6 +61,23 @@ WRONG = {
         ["implement it yourself"]),
 }
 
+WRONG.update({
+    # Not a mistake: a correct loop written another way, with the model's forward pass and the course's loader
+    # (tools the assignment offers). It must earn full marks while course_lib.vae and course_lib.fit are off.
+    "train_vae_calls_model": (A1, [("train_vae",
+                                    "    g = torch.Generator().manual_seed(seed)\n",
+                                    "    batches = course_lib.loader(train_x, batch_size=batch_size, seed=seed)\n"),
+                                   ("train_vae",
+                                    "        for idx in torch.randperm(len(train_x), generator=g).split(batch_size):\n"
+                                    "            xb = dynamic_binarize(train_x[idx].to(dev))\n"
+                                    "            loss, _, _ = negative_elbo(xb, model.encoder, model.decoder)\n",
+                                    "        for (xb,) in batches:\n"
+                                    "            xb = dynamic_binarize(xb.to(dev))\n"
+                                    "            logits, mu, logvar = model(xb)\n"
+                                    "            loss = (bernoulli_nll(xb, logits) + gaussian_kl(mu, logvar)).mean()\n")],
+                              {}, []),
+})
+
 A5 = "a5_evaluation"
 
 WRONG.update({
@@ -167,6 +184,16 @@ WRONG.update({
                                           "nn.ConvTranspose2d(z_dim, 4 * w, 7, 1, 0)")],
                                     {"test_dcgan": 0},
                                     ["bias=False"]),
+    # The alternating step delegated to the course's general training step: it would pass, so it is switched off
+    # in this part's test (and only there and in Part 7).
+    "a3_uses_training_step": (A3, [("alternating_step", "    for x in real_batches:\n",
+                                    "    out = course_lib.adversarial_step(\n"
+                                    "        real_batches, lambda x: discriminator_loss(D, G, x, sample_z(len(x)), criterion),\n"
+                                    "        lambda x: generator_loss(D, G, sample_z(len(x)), criterion), opt_d, opt_g, D, G)\n"
+                                    "    return {key: value.item() for key, value in out.items()}\n"
+                                    "    for x in real_batches:\n")],
+                              {"test_alternating_step": 0},
+                              ["implement it yourself"]),
     # Every answer delegates to course_lib.gan: switched off while grading, so nothing is earned.
     "a3_uses_library": (A3, [
         ("optimal_discriminator", "    both_empty = torch.isneginf(log_p_data) & torch.isneginf(log_p_g)\n",
@@ -184,10 +211,10 @@ WRONG.update({
          "    for x in real_batches:\n"),
         ("dcgan", "        return self.net(x).reshape(x.shape[0])",
          "        return self.net(x).reshape(x.shape[0])\n\n\n"
-         "Generator, Discriminator = course_lib.gan.DCGenerator, course_lib.gan.DCDiscriminator"),
+         "Generator, Discriminator = course_lib.nets.ConvGenerator, course_lib.nets.ConvDiscriminator"),
         ("train_eight_gaussians", "    for _ in range(1500):\n",
-         "    course_lib.gan.train_gan(G, D, lambda n, gen: toy.eight_gaussians(n, std=0.05, generator=gen), steps=300,\n"
-         "                             batch_size=512, lr=2e-3, seed=seed)\n"
+         "    course_lib.gan.train_gan(G, D, lambda n, gen: toy.eight_gaussians(n, std=0.05, generator=gen), 300,\n"
+         "                             opt_g, opt_d, batch_size=512, seed=seed)\n"
          "    return G\n"
          "    for _ in range(1500):\n"),
     ], {"test_optimal_discriminator": 0, "test_jsd": 0, "test_discriminator_loss": 0, "test_generator_losses": 0,

@@ -50,7 +50,7 @@ def test_corrupt_files_fall_back_or_error_clearly(tmp_path, capsys):
                  "t10k-labels-idx1-ubyte"):
         (raw / name).write_bytes(b"not an idx file")
     d = data.load_mnist(root=tmp_path, download=False)
-    assert "is unreadable" in capsys.readouterr().out and d.source.startswith("embedded")
+    assert "is unreadable" in capsys.readouterr().out and d.source.startswith("embedded") and d.kind == "embedded"
     assert "could not be read" in d.detail
     with pytest.raises(data.DataUnavailableError, match="could not be read"):
         data.load_mnist(source="torchvision", root=tmp_path, download=False, verbose=False)
@@ -85,7 +85,7 @@ def test_full_mnist_is_used_when_present(tmp_path, capsys):
         _write_idx(raw / f"{split}-labels-idx1-ubyte", torch.randint(0, 10, (n,), generator=g,
                                                                       dtype=torch.uint8), 0x08)
     d = data.load_mnist(root=tmp_path, download=False)
-    assert capsys.readouterr().out.startswith("data: torchvision MNIST")
+    assert capsys.readouterr().out.startswith("data: torchvision MNIST") and d.kind == "mnist"
     assert d.train_x.shape == (12, 1, 28, 28) and d.test_x.shape == (5, 1, 28, 28)
     assert d.train_x.max() <= 1 and d.train_y.dtype == torch.int64
 
@@ -121,6 +121,25 @@ def test_loader_is_seeded_and_checks_lengths(digits):
     assert all(torch.equal(p, q) for p, q in zip(a, b))
     with pytest.raises(ValueError, match="different lengths"):
         data.loader(x, y[:10])
+
+
+def test_kind_is_a_field_not_a_sentence(digits):
+    assert digits.kind == "embedded" and "kind='embedded'" in repr(digits)
+    with pytest.raises(ValueError, match="mnist, embedded"):
+        data.Digits(digits.train_x, digits.train_y, digits.test_x, digits.test_y, "kaggle", "?")
+
+
+def test_shift_pixels_moves_each_image_by_at_most_one_pixel():
+    x = torch.zeros(50, 1, 28, 28)
+    x[:, :, 14, 14] = 1.0
+    y = data.shift_pixels(x, generator=torch.Generator().manual_seed(0))
+    where = y[:, 0].flatten(1).argmax(1)
+    rows, cols = where // 28, where % 28
+    assert y.sum().item() == 50 and (rows - 14).abs().max() <= 1 and (cols - 14).abs().max() <= 1
+    assert len(set(zip(rows.tolist(), cols.tolist()))) > 3, "expected several different offsets"
+    assert torch.equal(y, data.shift_pixels(x, generator=torch.Generator().manual_seed(0)))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        data.shift_pixels(torch.zeros(3, 784))
 
 
 def test_mlxtend_import_is_fast_enough():

@@ -5,11 +5,12 @@ import torch
 
 from torch import nn
 
-from course_lib import gan, nets
+from course_lib import gan, nets, rng
+from course_lib.grading import ConstantGenerator, IdentityDiscriminator, spy_criterion
 
 
 def test_shapes_and_fingerprints():
-    g, d = gan.DCGenerator(z_dim=64, width=64), gan.DCDiscriminator(width=64)
+    g, d = nets.ConvGenerator(z_dim=64, width=64), nets.ConvDiscriminator(width=64)
     x = g(torch.randn(5, 64))
     assert x.shape == (5, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
     assert d(x).shape == (5,) and d(x.view(5, 784)).shape == (5,)
@@ -18,53 +19,30 @@ def test_shapes_and_fingerprints():
 
 
 def test_bad_shapes_are_named():
-    with pytest.raises(ValueError, match=r"\(N, 64\); got \(3, 10\)"):
-        gan.DCGenerator(64)(torch.randn(3, 10))
-    with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
-        gan.DCDiscriminator()(torch.rand(2, 3, 32, 32))
+    with pytest.raises(ValueError, match=r"ConvGenerator expects codes of shape \(N, 64\); got \(3, 10\)"):
+        nets.ConvGenerator(64)(torch.randn(3, 10))
+    with pytest.raises(ValueError, match=r"ConvDiscriminator expects images of shape \(N, 1, 28, 28\)"):
+        nets.ConvDiscriminator()(torch.rand(2, 3, 32, 32))
 
 
 def test_dcgan_initialisation_statistics():
     torch.manual_seed(0)
-    d = gan.DCDiscriminator(width=64)
+    d = nets.ConvDiscriminator(width=64)
     w = d.net[2].weight
     assert abs(w.mean().item()) < 2e-3 and abs(w.std().item() - 0.02) < 2e-3
     bn = d.net[3].weight
     assert abs(bn.mean().item() - 1) < 0.01 and bn.std().item() < 0.04
 
 
-def _const_gen(value, dim=1):
-    """A generator with one parameter w whose output is w * 0 + value: gradients reach w, output is known."""
-    class G(nn.Module):
-        z_dim = 3
-
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.tensor(1.0))
-
-        def forward(self, z):
-            return self.w * torch.full((len(z), dim), float(value))
-    return G()
-
-
-class Identity(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.scale = nn.Parameter(torch.tensor(1.0))
-
-    def forward(self, x):
-        return self.scale * x[:, 0]
-
-
 def test_losses_match_the_formulas():
-    D, G = Identity(), _const_gen(-3.0)
+    D, G = IdentityDiscriminator(), ConstantGenerator(-3.0)
     x, z = torch.tensor([[0.0], [2.0]]), torch.zeros(5, 3)
     p_real, p_fake = torch.sigmoid(x[:, 0]), torch.sigmoid(torch.tensor(-3.0))
     assert torch.allclose(gan.generator_loss_minimax(D, G, z), torch.log(1 - p_fake))
     assert torch.allclose(gan.generator_loss_nonsaturating(D, G, z), -torch.log(p_fake))
     assert torch.allclose(gan.discriminator_loss(D, G, x, z), -(torch.log(p_real).mean() + torch.log(1 - p_fake)))
     # at D = 1/2 everywhere: discriminator 2 log 2, non-saturating generator log 2
-    G0 = _const_gen(0.0)
+    G0 = ConstantGenerator(0.0)
     assert math.isclose(gan.discriminator_loss(D, G0, torch.zeros(4, 1), z).item(), 2 * math.log(2), rel_tol=1e-6)
     assert math.isclose(gan.generator_loss_nonsaturating(D, G0, z).item(), math.log(2), rel_tol=1e-6)
 
@@ -74,9 +52,9 @@ def test_losses_wire_the_criterion_as_documented():
 
     def spy(logits, target):
         calls.append((logits.detach().clone(), target.clone()))
-        return (logits * (target + 2)).sum()
+        return spy_criterion(logits, target)
 
-    D, G = Identity(), _const_gen(5.0)
+    D, G = IdentityDiscriminator(), ConstantGenerator(5.0)
     x, z = torch.tensor([[1.0], [3.0]]), torch.zeros(2, 3)
     assert gan.discriminator_loss(D, G, x, z, spy).item() == (1 + 3) * 3 + 2 * 5 * 2
     assert gan.generator_loss_minimax(D, G, z, spy).item() == -(2 * 5 * 2)
@@ -85,14 +63,14 @@ def test_losses_wire_the_criterion_as_documented():
 
 
 def test_discriminator_loss_leaves_the_generator_alone():
-    D, G = Identity(), _const_gen(1.0)
+    D, G = IdentityDiscriminator(), ConstantGenerator(1.0)
     gan.discriminator_loss(D, G, torch.ones(3, 1), torch.zeros(3, 3)).backward()
-    assert G.w.grad is None and D.scale.grad is not None
+    assert G.w.grad is None and D.s.grad is not None
 
 
 def test_saturation():
     # a confident discriminator (logit -10 on fakes): minimax gradient ~ e^-10, non-saturating ~ 1
-    D, G = Identity(), _const_gen(-10.0)
+    D, G = IdentityDiscriminator(), ConstantGenerator(-10.0)
     z = torch.zeros(1, 3)
     gan.generator_loss_minimax(D, G, z).backward()
     g_mm = G.w.grad.abs().item()
@@ -125,30 +103,33 @@ def test_optimal_discriminator_and_jsd():
 
 
 def test_mlp_players_shapes():
-    G, D = gan.MLPGenerator(z_dim=3, out_dim=2), gan.MLPDiscriminator(in_dim=2)
+    G, D = nets.MLPGenerator(z_dim=3, out_dim=2), nets.MLPDiscriminator(in_dim=2)
     assert G(torch.randn(7, 3)).shape == (7, 2) and D(torch.randn(7, 2)).shape == (7,)
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         D(torch.randn(7, 3))
-    assert torch.equal(gan.generate(G, 5, seed=3), gan.generate(G, 5, seed=3))
-    with pytest.raises(ValueError, match="positive number of samples"):
-        gan.generate(G, 0)
+    assert [m.out_features for m in G.modules() if isinstance(m, nn.Linear)] == [128, 128, 128, 2]
+    assert nets.count_parameters(G) == 3 * 128 + 128 + 2 * (128 * 128 + 128) + 128 * 2 + 2
 
 
-def test_training_step_moves_both_players_and_logs():
+def adam(module, lr=2e-4):
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=(0.5, 0.999))
+
+
+def test_training_recipe_moves_both_players_and_logs():
     torch.manual_seed(0)
-    g, d = gan.DCGenerator(z_dim=8, width=8), gan.DCDiscriminator(width=8)
+    g, d = nets.ConvGenerator(z_dim=8, width=8), nets.ConvDiscriminator(width=8)
     g0 = [p.detach().clone() for p in g.parameters()]
     d0 = [p.detach().clone() for p in d.parameters()]
     seen = []
-    h = gan.train_gan(g, d, torch.rand(100, 1, 28, 28), steps=3, batch_size=16, k=2, probe_every=2,
+    h = gan.train_gan(g, d, torch.rand(100, 1, 28, 28), 3, adam(g), adam(d), batch_size=16, k=2, probe_every=2,
                       callback=lambda step, G, D: seen.append(step))
     assert len(h["d_loss"]) == 3 and len(h["g_loss"]) == 3 and seen == [1, 2, 3]
-    assert h["probe_step"] == [1, 2] and len(h["d_fake"]) == 2
+    assert h.steps("d_real") == [1, 2] and len(h["d_fake"]) == 2 and h.steps("d_loss") == [1, 2, 3]
     assert any(not torch.equal(a, b) for a, b in zip(g0, g.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(d0, d.parameters()))
     # fresh players start near D = 1/2: losses near 2 log 2 and log 2
     assert abs(h["d_loss"][0] - 2 * math.log(2)) < 0.3 and abs(h["g_loss"][0] - math.log(2)) < 0.3
-    assert all(p.requires_grad for p in d.parameters())
+    assert all(p.requires_grad for p in list(d.parameters()) + list(g.parameters()))
 
 
 def test_sampler_data_and_determinism():
@@ -156,14 +137,15 @@ def test_sampler_data_and_determinism():
 
     def run():
         torch.manual_seed(0)
-        G, D = gan.MLPGenerator(hidden=16), gan.MLPDiscriminator(hidden=16)
-        gan.train_gan(G, D, lambda n, g: toy.eight_gaussians(n, generator=g), steps=5, batch_size=32, seed=1)
-        return gan.generate(G, 10)
+        G, D = nets.MLPGenerator(hidden=16), nets.MLPDiscriminator(hidden=16)
+        gan.train_gan(G, D, lambda n, g: toy.eight_gaussians(n, generator=g), 5, adam(G), adam(D), batch_size=32,
+                      seed=1)
+        return G.sample(10, rng(0))
     assert torch.equal(run(), run())
 
 
 def test_generator_gets_no_gradient_while_the_discriminator_trains(monkeypatch):
-    g, d = gan.DCGenerator(z_dim=8, width=8), gan.DCDiscriminator(width=8)
+    g, d = nets.ConvGenerator(z_dim=8, width=8), nets.ConvDiscriminator(width=8)
     seen, clean_d = [], []
     original = torch.optim.Adam.step
     last_g, last_d = {}, {}
@@ -185,16 +167,14 @@ def test_generator_gets_no_gradient_while_the_discriminator_trains(monkeypatch):
         return out
 
     monkeypatch.setattr(torch.optim.Adam, "step", spy)
-    gan.train_gan(g, d, torch.rand(50, 1, 28, 28), steps=3, batch_size=8, k=2)
+    gan.train_gan(g, d, torch.rand(50, 1, 28, 28), 3, adam(g), adam(d), batch_size=8, k=2)
     assert len(seen) == 6 and all(seen), "the generator's gradients changed during a discriminator step"
     assert len(clean_d) == 3 and all(clean_d), "the discriminator's gradients changed during a generator step"
 
 
 def test_bad_arguments_are_refused():
-    G, D = gan.DCGenerator(8, 8), gan.DCDiscriminator(8)
-    with pytest.raises(ValueError, match="minimax, nonsaturating"):
-        gan.train_gan(G, D, torch.rand(4, 1, 28, 28), 1, loss="wasserstein")
+    G, D = nets.ConvGenerator(8, 8), nets.ConvDiscriminator(8)
     with pytest.raises(ValueError, match="k=0"):
-        gan.train_gan(G, D, torch.rand(4, 1, 28, 28), 1, k=0)
+        gan.train_gan(G, D, torch.rand(4, 1, 28, 28), 1, adam(G), adam(D), k=0)
     with pytest.raises(ValueError, match="at least one real batch"):
         gan.alternating_step(G, D, None, None, [], lambda n: torch.randn(n, 8))

@@ -224,7 +224,7 @@ def test_weights_are_small_and_load(net, digits):
     size = path.stat().st_size
     assert size < 1_000_000, f"expected the shipped weights under 1 MB, found {size:,} bytes"
     assert not net.training, "expected load_feature_net() to return the network in eval mode"
-    x = digits.test_x[:7]
+    x = digits.test_x[:7].to(metrics._net_device(net))  # the net sits on course_lib.device(): a GPU when there
     shapes = (tuple(net(x).shape), tuple(net.features(x).shape), tuple(net.probs(x).shape))
     assert shapes == ((7, 10), (7, 64), (7, 10)), f"expected logits, features, probs shapes (7, 10), (7, 64), " \
                                                   f"(7, 10); got {shapes}"
@@ -241,11 +241,11 @@ def test_accuracy_matches_the_recorded_one(net, digits):
 
 
 def test_missing_or_corrupt_weights_say_how_to_fix(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m course_lib.train_feature_net"):
+    with pytest.raises(FileNotFoundError, match="python tools/train_feature_net.py"):
         metrics.load_feature_net(path=tmp_path / "absent.pt")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(RuntimeError, match="corrupt.*python -m course_lib.train_feature_net"):
+    with pytest.raises(RuntimeError, match="corrupt.*python tools/train_feature_net.py"):
         metrics.load_feature_net(path=bad)
 
 

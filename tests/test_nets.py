@@ -37,3 +37,45 @@ def test_gaussian_head_checks_width():
     head = nets.GaussianHead(torch.nn.Linear(784, 5), 4)
     with pytest.raises(ValueError, match="expected 2 \\* z_dim = 8"):
         head(torch.rand(2, 784))
+
+
+def test_one_image_check_for_every_shape():
+    x = torch.rand(3, 1, 28, 28)
+    for v in (x, x.view(3, 784), x.view(3, 28, 28)):
+        assert nets.as_images(v, "t").shape == (3, 1, 28, 28)
+    assert nets.as_images(torch.rand(2, 3 * 32 * 32), "t", shape=(3, 32, 32)).shape == (2, 3, 32, 32)
+    assert nets.as_images(torch.rand(2, 3, 8, 8), "t", shape=None).shape == (2, 3, 8, 8)
+    with pytest.raises(ValueError, match="square"):
+        nets.as_images(torch.rand(2, 10), "t", shape=None)
+    with pytest.raises(ValueError, match=r"who expects images of shape \(N, 1, 28, 28\)"):
+        nets.as_images(torch.rand(2, 10), "who")
+
+
+def test_mlp_builder():
+    m = nets.mlp([3, 5, 5, 2])
+    assert [type(l).__name__ for l in m] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    with pytest.raises(ValueError, match="at least an input and an output"):
+        nets.mlp([3])
+
+
+def _models():
+    from course_lib import VAE
+    return [nets.MLPGenerator(z_dim=2), nets.ConvGenerator(z_dim=8, width=4), VAE(z_dim=3, kind="mlp", hidden=(8,))]
+
+
+@pytest.mark.parametrize("model", _models(), ids=lambda m: type(m).__name__)
+def test_sampling_contract(model):
+    """Every model samples with sample(n, generator): seeded, on the model's device, global RNG untouched."""
+    from course_lib import device, rng
+
+    model = model.to(device())
+    state = torch.random.get_rng_state()
+    a, b = model.sample(5, rng(1)), model.sample(5, generator=rng(1))
+    assert torch.equal(state, torch.random.get_rng_state()), "sampling with a generator must not touch the global RNG"
+    assert torch.equal(a, b) and len(a) == 5 and a.device.type == device().type and not a.requires_grad
+    assert not torch.equal(a, model.sample(5, rng(2)))
+    was = model.training
+    model.sample(3)
+    assert model.training == was, "sample() must not change the train/eval mode"
+    with pytest.raises(ValueError, match="positive number of samples"):
+        model.sample(0)

@@ -46,11 +46,11 @@ def test_plots_draw():
 def test_gan_toy_plots():
     import matplotlib.pyplot as plt
 
-    from course_lib import gan, toy
+    from course_lib import nets, toy
     from course_lib.plot import plot_cloud, plot_gan_1d
 
     target = toy.gaussian_1d(2.0, 0.5)
-    ax = plot_gan_1d(target, torch.zeros(100, 1), gan.MLPDiscriminator(in_dim=1, hidden=8), xlim=(-2, 5))
+    ax = plot_gan_1d(target, torch.zeros(100, 1), nets.MLPDiscriminator(in_dim=1, hidden=8), xlim=(-2, 5))
     assert len(ax.lines) == 2 and len(ax.patches) >= 1          # density, D(x), histogram
     assert ax.get_ylim()[1] == pytest.approx(1.5 * float(target.prob(torch.tensor([2.0]))), rel=0.01)
     ax = plot_cloud(toy.eight_gaussians(50), toy.eight_gaussian_centres(), title="t")

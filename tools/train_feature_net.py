@@ -1,26 +1,31 @@
 """Train the FeatureNet behind the course's FID and Inception Score, and ship its weights.
 
-    python -m course_lib.train_feature_net [--epochs N] [--seed S] [--source auto|embedded|torchvision]
+    python tools/train_feature_net.py [--epochs N] [--seed S] [--source auto|embedded|torchvision]
 
 Trains on ``load_mnist()`` (full MNIST if present, else the 4,500 embedded digits) with small random
 rotations, scalings and shifts, then writes ``course_lib/weights/feature_net.pt`` (float32 state dict) and
 ``feature_net.json`` (accuracies, data source, epochs, seconds, parameter count, torch version). The number
-of epochs is fixed in advance, never chosen on the test digits.
+of epochs is fixed in advance, never chosen on the test digits. A maintainer tool: it lives outside the
+course_lib package (run it from the repository root with the course's Python, e.g. ``.venv/bin/python``).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .data import load_mnist, loader
-from .metrics import WEIGHTS_DIR, FeatureNet
-from .nets import count_parameters
-from .runtime import seed_everything
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's course_lib, wherever it runs from
+
+from course_lib.data import load_mnist, loader  # noqa: E402
+from course_lib.metrics import WEIGHTS_DIR, FeatureNet  # noqa: E402
+from course_lib.nets import count_parameters  # noqa: E402
+from course_lib.runtime import seed_everything  # noqa: E402
 
 EPOCHS = {"embedded": 40, "torchvision": 4}  # about the same number of steps: 15 s on 2 CPU cores (embedded)
 
