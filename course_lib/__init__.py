@@ -3,7 +3,7 @@
 Tools students use (never switched off by grading): ``runtime`` (device, seed, budget), ``data``, ``nets``
 (networks and GAN players), ``models`` (the VAE), ``train`` (``fit``, the adversarial step and loop,
 ``History``), ``metrics``, ``plot``, ``toy``. One module per model family holds only the reference versions of
-what an assignment grades, and is what grading switches off: ``vae`` (a1), ``gan`` (a3).
+what an assignment grades, and is what grading switches off: ``vae`` (a1), ``gan`` (a3), ``evaluation`` (a5).
 """
 from .runtime import Budget, budget, device, env_flag, rng, seed_everything
 from .data import (Digits, DataUnavailableError, batches, binarize, dynamic_binarize, load_mnist, loader,

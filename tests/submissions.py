@@ -125,12 +125,12 @@ WRONG.update({
     # Every answer delegates to course_lib.metrics: switched off while grading, so nothing is earned.
     "a5_uses_library": (A5, [
         ("frechet_distance", "    mu1, mu2 = np.asarray(mu1, dtype=np.float64), np.asarray(mu2, dtype=np.float64)\n",
-         "    return course_lib.metrics.frechet_distance(mu1, sigma1, mu2, sigma2)\n"),
-        ("fid_from_features", "    stats = []\n", "    return course_lib.metrics.fid_from_features(f1, f2)\n"),
+         "    return course_lib.evaluation.frechet_distance(mu1, sigma1, mu2, sigma2)\n"),
+        ("fid_from_features", "    stats = []\n", "    return course_lib.evaluation.fid_from_features(f1, f2)\n"),
         ("inception_score", "    p = np.asarray(probs, dtype=np.float64)\n",
-         "    return course_lib.metrics.inception_score(probs, splits)\n"),
+         "    return course_lib.evaluation.inception_score(probs, splits)\n"),
         ("mmd2_unbiased", "    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)\n",
-         "    return course_lib.metrics.mmd2_unbiased(x, y, scales=[sigma])\n"),
+         "    return course_lib.evaluation.mmd2_unbiased(x, y, scales=[sigma])\n"),
     ], {"test_frechet_distance": 0, "test_fid_from_features": 0, "test_inception_score": 0, "test_mmd2_unbiased": 0,
         "test_invariances": 0},
         ["implement it yourself"]),

@@ -6,7 +6,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from course_lib import data, metrics
+from course_lib import data, evaluation, metrics
 
 
 def _random_spd(d, rng):
@@ -24,7 +24,7 @@ def _scipy_frechet(mu1, s1, mu2, s2):
 
 def test_frechet_closed_form():
     # N(0, I) vs N(0, [[2, -1], [-1, 2]]): Tr = 2 + 4, and S1 S2 has eigenvalues 1 and 3.
-    got = metrics.frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.array([[2.0, -1.0], [-1.0, 2.0]]))
+    got = evaluation.frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.array([[2.0, -1.0], [-1.0, 2.0]]))
     want = 4 - 2 * math.sqrt(3)
     assert isinstance(got, float), f"expected a Python float, got {type(got).__name__}"
     assert abs(got - want) < 1e-12, f"expected 4 - 2 sqrt(3) = {want:.15f}, got {got:.15f}"
@@ -35,7 +35,7 @@ def test_frechet_matches_scipy_sqrtm(d):
     rng = np.random.default_rng(d)
     mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
     s1, s2 = _random_spd(d, rng), _random_spd(d, rng)
-    got, want = metrics.frechet_distance(mu1, s1, mu2, s2), _scipy_frechet(mu1, s1, mu2, s2)
+    got, want = evaluation.frechet_distance(mu1, s1, mu2, s2), _scipy_frechet(mu1, s1, mu2, s2)
     assert abs(got - want) <= 1e-6 * abs(want), f"d={d}: expected {want!r} (scipy sqrtm), got {got!r}"
 
 
@@ -43,13 +43,13 @@ def test_fid_is_symmetric_zero_on_identical_sets_and_sees_a_mean_shift():
     rng = np.random.default_rng(0)
     f1 = rng.standard_normal((300, 8)) @ rng.standard_normal((8, 8))
     f2 = rng.standard_normal((200, 8)) * 2 + 1
-    ab, ba = metrics.fid_from_features(f1, f2), metrics.fid_from_features(f2, f1)
+    ab, ba = evaluation.fid_from_features(f1, f2), evaluation.fid_from_features(f2, f1)
     assert abs(ab - ba) <= 1e-9 * ab, f"expected FID(a, b) == FID(b, a), got {ab!r} and {ba!r}"
-    same = metrics.fid_from_features(f1, f1.copy())
+    same = evaluation.fid_from_features(f1, f1.copy())
     assert 0 <= same < 1e-9, f"expected FID 0 for two identical feature sets, got {same!r}"
     # Same covariance, means apart by v: only ||v||^2 is left.
     v = np.arange(8.0) / 4
-    shifted = metrics.fid_from_features(f1, f1 + v)
+    shifted = evaluation.fid_from_features(f1, f1 + v)
     assert abs(shifted - v @ v) <= 1e-9 * (v @ v), f"expected ||v||^2 = {v @ v!r} for a pure shift, got {shifted!r}"
 
 
@@ -66,7 +66,7 @@ def test_fewer_samples_than_dimensions_warns_but_returns_a_real_number():
     rng = np.random.default_rng(1)
     f1, f2 = rng.standard_normal((10, 32)), rng.standard_normal((12, 32)) + 0.5
     with pytest.warns(metrics.RankDeficientWarning, match="rank-deficient") as record:
-        value = metrics.fid_from_features(f1, f2)
+        value = evaluation.fid_from_features(f1, f2)
     assert "10 samples in 32 dimensions" in str(record[0].message), (
         f"expected the warning to name n=10 and d=32, got: {record[0].message}")
     assert isinstance(value, float) and math.isfinite(value) and value > 0, (
@@ -77,9 +77,9 @@ def test_errors_say_what_was_expected():
     with pytest.raises(ValueError, match="at least 2 samples, got 1"):
         metrics.gaussian_stats(np.ones((1, 3)))
     with pytest.raises(ValueError, match=r"mu1 \(3,\), sigma1 \(3, 3\), mu2 \(4,\)"):
-        metrics.frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
+        evaluation.frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
     with pytest.raises(ValueError, match="same dimension"):
-        metrics.fid_from_features(np.ones((5, 3)), np.ones((5, 4)))
+        evaluation.fid_from_features(np.ones((5, 3)), np.ones((5, 4)))
     with pytest.raises(ValueError, match="NaN or inf"):
         metrics.gaussian_stats(np.full((5, 2), np.nan))
 
@@ -101,7 +101,7 @@ def test_matches_torchmetrics_fid():
     tm.update(real, real=True)
     tm.update(fake, real=False)
     want = tm.compute().item()
-    got = metrics.fid_from_features(fake, real)
+    got = evaluation.fid_from_features(fake, real)
     assert abs(got - want) <= 1e-6 * abs(want), f"expected torchmetrics' FID {want!r}, got {got!r}"
 
 
@@ -110,29 +110,29 @@ def test_matches_torchmetrics_fid():
 def test_inception_score_extremes():
     c = 10
     uniform_one_hot = np.eye(c)[np.arange(200) % c]  # every chunk of 20 holds each class twice
-    mean, std = metrics.inception_score(uniform_one_hot, splits=10)
+    mean, std = evaluation.inception_score(uniform_one_hot, splits=10)
     assert abs(mean - c) < 1e-9 and std < 1e-9, f"expected IS {c} ± 0 for confident balanced predictions, got " \
                                                 f"{mean} ± {std}"
     same = np.tile([0.7, 0.2, 0.1], (90, 1))
-    mean, std = metrics.inception_score(torch.tensor(same), splits=3)
+    mean, std = evaluation.inception_score(torch.tensor(same), splits=3)
     assert abs(mean - 1) < 1e-9 and std < 1e-9, f"expected IS 1 ± 0 when every row is the same, got {mean} ± {std}"
 
 
 def test_inception_score_splits():
     half = np.eye(2)[np.repeat([0, 1], 50)]  # 50 rows of class 0, then 50 of class 1
-    one = metrics.inception_score(half, splits=1)
-    two = metrics.inception_score(half, splits=2)
+    one = evaluation.inception_score(half, splits=1)
+    two = evaluation.inception_score(half, splits=2)
     assert np.allclose(one, (2, 0)), f"expected (2, 0) on one chunk holding both classes, got {one}"
     assert np.allclose(two, (1, 0)), f"expected (1, 0) when each chunk holds one class, got {two}"
-    uneven = metrics.inception_score(np.eye(2)[np.arange(101) % 2], splits=4)  # chunks of 26, 25, 25, 25
+    uneven = evaluation.inception_score(np.eye(2)[np.arange(101) % 2], splits=4)  # chunks of 26, 25, 25, 25
     assert 1.99 < uneven[0] <= 2 and uneven[1] > 0, f"expected mean just under 2 and std > 0, got {uneven}"
 
 
 def test_inception_score_validation():
     with pytest.raises(ValueError, match="sum to 1"):
-        metrics.inception_score(np.random.default_rng(0).standard_normal((20, 3)))  # logits, not probabilities
+        evaluation.inception_score(np.random.default_rng(0).standard_normal((20, 3)))  # logits, not probabilities
     with pytest.raises(ValueError, match=r"between 1 and the number of samples \(5\); got 6"):
-        metrics.inception_score(np.full((5, 2), 0.5), splits=6)
+        evaluation.inception_score(np.full((5, 2), 0.5), splits=6)
 
 
 # ---------------------------------------------------------------- kernel MMD
@@ -153,7 +153,7 @@ def test_mmd_matches_the_formula(kernel):
         k = lambda a, b: sum(np.exp(-((a - b) ** 2).sum() / (2 * s * s)) for s in scales)  # noqa: E731
     else:
         k = lambda a, b: sum(2 * 3 * s * s / (2 * 3 * s * s + ((a - b) ** 2).sum()) for s in scales)  # noqa: E731
-    got, want = metrics.mmd2_unbiased(x, y, kernel, scales), _mmd2_brute(x, y, k)
+    got, want = evaluation.mmd2_unbiased(x, y, kernel, scales), _mmd2_brute(x, y, k)
     assert abs(got - want) < 1e-12, f"{kernel}: expected {want!r} from the definition, got {got!r}"
 
 
@@ -161,17 +161,17 @@ def test_mmd_matches_the_formula(kernel):
 def test_mmd_same_vs_shifted_and_symmetric(kernel):
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(300, 10, generator=g), torch.randn(300, 10, generator=g)
-    same, shifted = metrics.mmd2_unbiased(x, y, kernel), metrics.mmd2_unbiased(x, y + 0.5, kernel)
+    same, shifted = evaluation.mmd2_unbiased(x, y, kernel), evaluation.mmd2_unbiased(x, y + 0.5, kernel)
     assert abs(same) < 0.01, f"{kernel}: expected MMD² near 0 for one distribution, got {same:.4g}"
     assert shifted > 0.02 and shifted > 10 * abs(same), (
         f"{kernel}: expected a clearly positive MMD² for a mean shift of 0.5, got {shifted:.4g} (same: {same:.4g})")
-    back = metrics.mmd2_unbiased(y + 0.5, x, kernel)
+    back = evaluation.mmd2_unbiased(y + 0.5, x, kernel)
     assert abs(back - shifted) < 1e-12, f"{kernel}: expected MMD²(x, y) == MMD²(y, x), got {shifted!r} and {back!r}"
 
 
 def test_mmd_is_unbiased_so_it_can_be_negative():
     rng = np.random.default_rng(3)
-    values = [metrics.mmd2_unbiased(rng.standard_normal((30, 2)), rng.standard_normal((30, 2)), scales=[1.0])
+    values = [evaluation.mmd2_unbiased(rng.standard_normal((30, 2)), rng.standard_normal((30, 2)), scales=[1.0])
               for _ in range(40)]
     assert min(values) < 0, f"expected some negative estimates when both samples share a distribution, got " \
                             f"min {min(values):.4g}"
@@ -181,9 +181,9 @@ def test_mmd_is_unbiased_so_it_can_be_negative():
 
 def test_mmd_validation():
     with pytest.raises(ValueError, match="at least 2 points.*n=1 and m=5"):
-        metrics.mmd2_unbiased(np.ones((1, 2)), np.ones((5, 2)))
+        evaluation.mmd2_unbiased(np.ones((1, 2)), np.ones((5, 2)))
     with pytest.raises(ValueError, match="expected one of rbf, imq"):
-        metrics.mmd2_unbiased(np.ones((3, 2)), np.ones((3, 2)), kernel="linear")
+        evaluation.mmd2_unbiased(np.ones((3, 2)), np.ones((3, 2)), kernel="linear")
 
 
 # ---------------------------------------------------------------- nearest neighbours
@@ -271,8 +271,8 @@ def test_fid_input_errors(net):
 
 
 def test_inception_score_of_digits(net, digits):
-    real_mean, _ = metrics.inception_score_of(digits.test_x, net, splits=5)
-    noise_mean, _ = metrics.inception_score_of(torch.rand(500, 784, generator=torch.Generator().manual_seed(0)),
+    real_mean, _ = evaluation.inception_score_of(digits.test_x, net, splits=5)
+    noise_mean, _ = evaluation.inception_score_of(torch.rand(500, 784, generator=torch.Generator().manual_seed(0)),
                                                net, splits=5)
     assert 9 < real_mean <= 10, f"expected IS close to 10 on 500 balanced real digits, got {real_mean:.2f}"
     assert noise_mean < 0.5 * real_mean, f"expected noise to score far below real digits, got {noise_mean:.2f}"
@@ -285,3 +285,13 @@ def test_load_inception_without_a_file(tmp_path, monkeypatch):
     monkeypatch.setenv(metrics.INCEPTION_ENV, str(tmp_path / "inception.pth"))
     with pytest.raises(FileNotFoundError, match="no such file"):
         metrics.load_inception()
+
+
+def test_the_tool_and_the_reference_agree(net, digits):
+    """metrics.fid takes SciPy's matrix square root; assignment 5's reference takes eigenvalues. Same number."""
+    f_real, f_train = metrics.features(digits.test_x, net), metrics.features(digits.train_x[:500], net)
+    want = evaluation.fid_from_features(f_real, f_train)
+    got = metrics.fid(digits.test_x, digits.train_x[:500], net, verbose=False).value
+    assert abs(got - want) <= 1e-6 * want, f"expected {want!r} from the reference route, got {got!r}"
+    probs = metrics.class_probs(digits.test_x[:50], net)
+    assert probs.shape == (50, 10) and torch.allclose(probs.sum(1), torch.ones(50, dtype=torch.float64))
