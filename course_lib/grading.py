@@ -14,13 +14,33 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import io
 import types
+import warnings
 
+import numpy as np
 import torch
 
 
 class ReferenceUsed(AssertionError):
     pass
+
+
+@contextlib.contextmanager
+def quiet():
+    """Inside the block, warnings are ignored and Python-level writes to stderr (a plain tqdm bar, a print to
+    sys.stderr) are kept: nbgrader scores a test cell that writes to stderr as 0, and a correct answer must not
+    lose its points because the test's own inputs made it warn. What was written is returned, as a list with one
+    string, after the block."""
+    written = []
+    buffer = io.StringIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with contextlib.redirect_stderr(buffer):
+            try:
+                yield written
+            finally:
+                written.append(buffer.getvalue())
 
 
 def _functions(module: types.ModuleType):
@@ -166,3 +186,44 @@ def spy_criterion(logits, target):
     """sum(logits * (target + 2)): 3 x the logits' sum for target 1, 2 x for target 0, so the value tells
     which target each term got."""
     return (logits * (target + 2)).sum()
+
+
+# ---------------------------------------------------------------- stand-in encoders and decoders (VAE wiring)
+
+class FixedEncoder:
+    """A stand-in encoder: the same (mu, logvar) for every input, whatever the input is."""
+
+    def __init__(self, mu, logvar):
+        self.mu, self.logvar = mu, logvar
+
+    def __call__(self, x):
+        n = x.shape[0]
+        return self.mu.expand(n, -1), self.logvar.expand(n, -1)
+
+
+class ZeroLogitDecoder:
+    """A stand-in decoder that records the codes it was given and predicts p = 1/2 for every pixel."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, z):
+        self.seen.append(z)
+        return torch.zeros(z.shape[0], 1, 28, 28) + 0 * z.sum()
+
+
+def as_float(name: str, value) -> float:
+    """``value`` (a number, a one-element tensor or array) as a Python float, or an AssertionError saying why
+    it is not one real number."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value)
+    if arr.size != 1:
+        raise AssertionError(f"{name}: expected a single number, got an array of shape {arr.shape}")
+    if np.iscomplexobj(arr):
+        raise AssertionError(f"{name}: expected a real number, got the complex number {arr.item()}; "
+                             "take the real part (.real) where round-off leaves tiny imaginary parts")
+    try:
+        return float(arr.item())
+    except (TypeError, ValueError):
+        raise AssertionError(f"{name}: expected a number, got {type(value).__name__}") from None

@@ -2,7 +2,7 @@
 
 Notebooks never write ``"cuda"`` or a literal epoch count; they ask here.
 
-* ``device()``  CUDA, then Apple MPS, then CPU (override: ``COURSE_DEVICE=cpu``).
+* ``device()``  CUDA, then Apple MPS, then CPU (override: ``COURSE_DEVICE=cpu``); always the CPU under nbgrader.
 * ``seed_everything(seed)``  Python, NumPy and torch generators in one call.
 * ``budget()``  ``COURSE_BUDGET`` (``fast`` or ``full``) is the one switch; unset, ``full`` on a CUDA GPU
   and ``fast`` elsewhere. Under nbgrader (``NBGRADER_EXECUTION``) it is always ``fast``, so that a grade never
@@ -29,7 +29,10 @@ def env_flag(name: str) -> bool:
 
 
 def device() -> torch.device:
-    """The device the course runs on: ``COURSE_DEVICE`` if set, else CUDA, MPS, CPU."""
+    """The device the course runs on: the CPU under nbgrader (grades must not depend on the grader's machine),
+    else ``COURSE_DEVICE`` if set, else CUDA, MPS, CPU."""
+    if env_flag("NBGRADER_EXECUTION"):
+        return torch.device("cpu")
     wanted = os.environ.get("COURSE_DEVICE", "").strip()
     if wanted:
         try:

@@ -78,6 +78,49 @@ WRONG.update({
                               {}, []),
 })
 
+WRONG.update({
+    # One noise value per example, shared by all its latent coordinates: right mean and spread per coordinate,
+    # but the coordinates move together.
+    "reparam_shared_noise": (A1, [("reparameterize", "return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)",
+                                   "return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu[..., :1])")],
+                             {"test_reparameterize": 0},
+                             ["correlated"]),
+    # One z drawn per example and repeated k times: every k gives the same bound, up to noise.
+    "iwae_one_z": (A1, [("iwae_bound",
+                         "    z = reparameterize(mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape))  # (k, N, d)",
+                         "    z = reparameterize(mu, logvar).expand(k, *mu.shape)")],
+                   {"test_iwae_bound": 0},
+                   ["not one z repeated"]),
+    # Not mistakes: correct answers written another way. torch.distributions for the noise, the KL and the
+    # Bernoulli likelihood; torch.tensor(logvar), which warns when the test passes a tensor; a plain tqdm bar,
+    # which writes to stderr. Each must earn full marks.
+    "a1_written_differently": (A1, [
+        ("reparameterize", "return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)",
+         "return torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).rsample()"),
+        ("gaussian_kl", "return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)",
+         "q = torch.distributions.Normal(mu.double(), torch.exp(0.5 * logvar.double()))\n"
+         "    kl = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0))\n"
+         "    return kl.flatten(1).sum(1).to(mu.dtype)"),
+        ("likelihoods", "return F.binary_cross_entropy_with_logits(logits, x, reduction=\"none\").flatten(1).sum(1)",
+         "return -torch.distributions.Bernoulli(logits=logits).log_prob(x).flatten(1).sum(1)"),
+        ("likelihoods", "    logvar = torch.as_tensor(logvar, dtype=mean.dtype, device=mean.device).expand_as(mean)\n",
+         "    logvar = torch.tensor(logvar, dtype=mean.dtype, device=mean.device).expand_as(mean)\n"),
+        ("train_vae", "    for _ in course_lib.progress(range(epochs), desc=\"train_vae\"):",
+         "    from tqdm import tqdm\n    for _ in tqdm(range(epochs), desc=\"train_vae\"):"),
+        ("negative_elbo", "    return (rec + kl).mean(), rec.mean(), kl.mean()",
+         "    rec, kl = rec.mean(), kl.mean()\n    return rec + kl, rec, kl"),
+        ("iwae_bound",
+         "    z = reparameterize(mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape))  # (k, N, d)\n",
+         "    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))\n"
+         "    z = q.rsample((k,))  # (k, N, d)\n"),
+        ("iwae_bound",
+         "    log_pz = -0.5 * (math.log(2 * math.pi) + z.pow(2)).sum(-1)\n"
+         "    log_qz = -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)\n",
+         "    log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)\n"
+         "    log_qz = q.log_prob(z).sum(-1)\n"),
+    ], {}, []),
+})
+
 A5 = "a5_evaluation"
 
 WRONG.update({
@@ -220,4 +263,90 @@ WRONG.update({
     ], {"test_optimal_discriminator": 0, "test_jsd": 0, "test_discriminator_loss": 0, "test_generator_losses": 0,
         "test_alternating_step": 0, "test_dcgan": 0, "test_train_eight_gaussians": 0},
         ["implement it yourself"]),
+})
+
+
+WRONG.update({
+    # D's output detached instead of G's: the generated term no longer trains the discriminator.
+    "d_loss_detach_d_output": (A3, [("discriminator_loss", "fake = D(G(z).detach())", "fake = D(G(z)).detach()")],
+                               {"test_discriminator_loss": 0},
+                               ["not D's output"]),
+    # No training at all: an untrained generator whose forward is replaced by the data sampler.
+    "eight_gaussians_fake_forward": (A3, [("train_eight_gaussians", "    for _ in range(1500):\n",
+                                           "    G.forward = lambda z: toy.eight_gaussians(len(z), std=0.05)\n"
+                                           "    return G\n"
+                                           "    for _ in range(1500):\n")],
+                                     {"test_train_eight_gaussians": 0},
+                                     ["without replacing its forward"]),
+    # Not mistakes: correct answers written another way, which must earn full marks.
+    "a3_written_differently": (A3, [
+        ("optimal_discriminator",
+         "    both_empty = torch.isneginf(log_p_data) & torch.isneginf(log_p_g)\n"
+         "    diff = torch.where(both_empty, torch.zeros_like(log_p_data), log_p_data - log_p_g)\n"
+         "    return torch.sigmoid(diff)",
+         "    log_sum = torch.logaddexp(log_p_data, log_p_g)\n"
+         "    d = torch.exp(log_p_data - log_sum)\n"
+         "    return torch.where(torch.isneginf(log_sum), torch.full_like(d, 0.5), d)"),
+        ("jsd", "        return torch.where(a > 0, a * (log_a - log_m), torch.zeros_like(a)).sum() * dx",
+         "        return torch.xlogy(a, a).sum() * dx - torch.where(a > 0, a * log_m, torch.zeros_like(a)).sum() * dx"),
+        ("discriminator_loss",
+         "    real = D(x)\n    fake = D(G(z).detach())\n"
+         "    return criterion(real, torch.ones_like(real)) + criterion(fake, torch.zeros_like(fake))",
+         "    with torch.no_grad():\n        generated = G(z)\n"
+         "    real_logits, fake_logits = D(x), D(generated)\n"
+         "    loss_real = criterion(real_logits, torch.ones(len(x), dtype=real_logits.dtype))\n"
+         "    loss_fake = criterion(fake_logits, torch.zeros(len(z), dtype=fake_logits.dtype))\n"
+         "    return loss_real + loss_fake"),
+        ("dcgan", "        return self.net(x).reshape(x.shape[0])", "        return self.net(x).view(-1)"),
+        ("generator_losses", "    fake = D(G(z))\n    return criterion(fake, torch.ones_like(fake))",
+         "    logits = D(G(z))\n    return criterion(logits, torch.ones(logits.shape, dtype=logits.dtype))"),
+        ("alternating_step",
+         "    D.requires_grad_(False)\n    try:\n",
+         "    for p in D.parameters():\n        p.requires_grad = False\n    try:\n"),
+        ("alternating_step",
+         "    finally:\n        D.requires_grad_(True)\n",
+         "    finally:\n        for p in D.parameters():\n            p.requires_grad = True\n"),
+        ("alternating_step", "    return {\"d_loss\": d_loss.item(), \"g_loss\": g_loss.item()}",
+         "    return dict(d_loss=float(d_loss), g_loss=float(g_loss))"),
+        ("train_eight_gaussians", "    for _ in range(1500):\n", "    for _round in range(1, 1501):\n"),
+    ], {}, []),
+})
+
+
+WRONG.update({
+    # Part 4 not written yet: it costs Part 4 only, not Part 5 as well.
+    "a5_skips_mmd": (A5, [("mmd2_unbiased", "    from scipy.spatial.distance import cdist\n",
+                           "    raise NotImplementedError()\n    from scipy.spatial.distance import cdist\n")],
+                     {"test_mmd2_unbiased": 0},
+                     ["checked with the course's version here: mmd2_unbiased"]),
+    # Not mistakes, each must earn full marks: the N <= d warning issued before the sample-count check (a set of 1
+    # sample warns, then raises), SciPy's matrix square root, the KL with scipy.stats.entropy, and the MMD from
+    # explicit pairwise differences in torch float64.
+    "a5_written_differently": (A5, [
+        ("fid_from_features",
+         "        if n < 2:\n"
+         "            raise ValueError(f\"{name} has {n} sample(s); a covariance needs at least 2\")\n"
+         "        if n <= d:\n"
+         "            warnings.warn(f\"{name} has {n} samples in {d} dimensions (N <= d): its covariance is singular \"\n"
+         "                          \"and the FID estimate is unreliable\", stacklevel=2)\n",
+         "        if n <= d:\n"
+         "            warnings.warn(f\"{name} has {n} samples in {d} dimensions (N <= d): its covariance is singular \"\n"
+         "                          \"and the FID estimate is unreliable\", stacklevel=2)\n"
+         "        if n < 2:\n"
+         "            raise ValueError(f\"{name} has {n} sample(s); a covariance needs at least 2\")\n"),
+        ("frechet_distance",
+         "    eigenvalues = np.linalg.eigvals(sigma1 @ sigma2)\n"
+         "    tr_sqrt = np.sqrt(np.clip(eigenvalues.real, 0.0, None)).sum()",
+         "    import scipy.linalg\n"
+         "    tr_sqrt = np.trace(scipy.linalg.sqrtm(sigma1 @ sigma2)).real"),
+        ("inception_score", "        kl = rel_entr(part, p_y).sum(axis=1)",
+         "        import scipy.stats\n        kl = scipy.stats.entropy(part, np.broadcast_to(p_y, part.shape), axis=1)"),
+        ("mmd2_unbiased",
+         "    def kernel(a, b):\n"
+         "        return np.exp(-cdist(a, b, \"sqeuclidean\") / (2.0 * sigma ** 2))\n",
+         "    def kernel(a, b):\n"
+         "        a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)\n"
+         "        d2 = (a[:, None, :] - b[None, :, :]).pow(2).sum(-1)\n"
+         "        return torch.exp(-d2 / (2.0 * sigma ** 2)).numpy()\n"),
+    ], {}, []),
 })

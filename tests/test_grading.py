@@ -124,3 +124,19 @@ def test_a_students_train_vae_may_call_the_model_under_grading():
             course_lib.fit(lambda b: model(b[0])[0].sum(), torch.optim.SGD(model.parameters(), lr=0.1), [], 1)
     assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
     assert course_lib.evaluate_nelbo(model, torch.bernoulli(torch.rand(8, 1, 28, 28))) > 0
+
+
+def test_quiet_keeps_warnings_and_stderr_out_of_a_graded_cell(capsys):
+    import sys
+    import warnings
+
+    from course_lib.grading import quiet
+    from tqdm import tqdm
+
+    with quiet() as written:
+        warnings.warn("a warning the test's own inputs caused")
+        for _ in tqdm(range(3)):     # a plain progress bar writes to stderr
+            pass
+        print("to stderr", file=sys.stderr)
+    out = capsys.readouterr()
+    assert out.err == "" and "to stderr" in written[0]

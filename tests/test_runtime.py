@@ -74,3 +74,10 @@ def test_seed_everything_reproduces():
     g = runtime.seed_everything(7)
     b = torch.randn(3), torch.rand(2, generator=g)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_grading_always_runs_on_the_cpu(clean_env):
+    clean_env.setenv("COURSE_DEVICE", "meta")
+    assert runtime.device() == torch.device("meta")
+    clean_env.setenv("NBGRADER_EXECUTION", "autograde")
+    assert runtime.device() == torch.device("cpu"), "a grade must not depend on the grader's GPU"
