@@ -24,6 +24,7 @@ no setup, e.g. in a conda environment made from environment.yml or on Colab:  py
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -140,19 +141,46 @@ def cmd_release(args) -> int:
     return 0
 
 
+def sandbox_kernel() -> tuple[list[str], dict]:
+    """The nbgrader options and environment that run every graded kernel in tools/sandboxed_kernel.py's sandbox,
+    or, where no sandbox is available, nothing, after a loud warning."""
+    probe = subprocess.run([str(PY), str(ROOT / "tools" / "sandboxed_kernel.py"), "--probe"], capture_output=True,
+                           text=True, env=course_env())
+    how = probe.stdout.strip() or "none"
+    if how == "none":
+        say("WARNING: autograding WITHOUT a sandbox. A submission can then read the solutions and the gradebook and "
+            "change files in this folder. Install bubblewrap (apt install bubblewrap) or grade as root "
+            "(COURSE_SANDBOX=off is how to choose this on purpose).")
+        return [], {}
+    spec = ROOT / "build" / "kernels" / "dgm-sandbox"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(PY), str(ROOT / "tools" / "sandboxed_kernel.py"), "--root", str(ROOT), "-f", "{connection_file}"],
+        "display_name": "Python 3 (graded, sandboxed)", "language": "python"}, indent=1) + "\n")
+    say(f"graded kernels run in a sandbox ({how}): the course folder read-only, the instructor's files hidden")
+    jupyter_path = os.pathsep.join(filter(None, [str(ROOT / "build"), os.environ.get("JUPYTER_PATH", "")]))
+    return ["--Execute.kernel_name=dgm-sandbox"], {"JUPYTER_PATH": jupyter_path}
+
+
 def cmd_autograde(args) -> int:
     setup()
     if not (ROOT / "submitted").is_dir():
         sys.exit("[course] no submitted/ folder: put submissions in submitted/<student>/<assignment>/ "
                  "(nbgrader collect does this) and run again")
+    options, env = sandbox_kernel()
     code = 0
     for a in assignment_ids(args):
         say(f"autograding every submission of {a}")
         # nbgrader reports a failed submission (e.g. an unreadable notebook) by student name and carries on;
         # so do we: one bad submission must not stop the other assignments from being graded.
-        if nbgrader("autograde", a, "--force", "--log-level=WARN") != 0:
+        t0 = time.time()
+        if run([PY, "-m", "nbgrader", "autograde", a, "--force", "--log-level=WARN", *options], cwd=ROOT,
+               env=course_env(**env)) != 0:
             say(f"some submissions of {a} could not be graded: see the messages above")
             code = 1
+        n = len(list((ROOT / "submitted").glob(f"*/{a}")))
+        if n:
+            say(f"{a}: {n} submission(s) in {time.time() - t0:.0f} s ({(time.time() - t0) / n:.1f} s each)")
     return code
 
 

@@ -350,3 +350,29 @@ WRONG.update({
          "        return torch.exp(-d2 / (2.0 * sigma ** 2)).numpy()\n"),
     ], {}, []),
 })
+
+
+# Hostile submissions: they attack the grader instead of answering. They are graded like the others, but their
+# expectations hold only where graded kernels run in a sandbox (tools/sandboxed_kernel.py); test_nbgrader skips
+# them, loudly, on a machine without one.
+HOSTILE = {
+    # Read the instructor's solution notebook from the course folder and run its answer.
+    "reads_solutions": (A1, [("gaussian_kl", "    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)",
+                              "    import json, pathlib\n"
+                              "    nb = json.loads(pathlib.Path(\"../../../solutions/a1_vae/a1_vae.ipynb\").read_text())\n"
+                              "    src = next(\"\".join(c[\"source\"]) for c in nb[\"cells\"] if c.get(\"id\") == \"gaussian_kl\")\n"
+                              "    found = {}\n"
+                              "    exec(src, globals(), found)\n"
+                              "    return found[\"gaussian_kl\"](mu, logvar)")],
+                        {"test_gaussian_kl": 0},
+                        ["No such file or directory"]),
+    # Rewrite the instructor's course_lib so that forbid() switches nothing off, for this and every later grading.
+    "rewrites_course_lib": (A1, [("reparameterize", "    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)",
+                                  "    import pathlib\n"
+                                  "    import course_lib.grading\n"
+                                  "    path = pathlib.Path(course_lib.grading.__file__)\n"
+                                  "    path.write_text(path.read_text() + \"\\n# tampered\\n\")\n"
+                                  "    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)")],
+                            {"test_reparameterize": 0},
+                            ["Read-only file system"]),
+}

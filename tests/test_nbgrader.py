@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from submissions import WRONG
+from submissions import HOSTILE, WRONG
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
@@ -35,7 +35,7 @@ def course(root: Path, *args) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("course")
-    for name in ("solutions", "assignments", "course_lib"):
+    for name in ("solutions", "assignments", "course_lib", "tools"):
         shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     for name in ("nbgrader_config.py", "course.py", "requirements.txt", "pyproject.toml"):
         shutil.copy(ROOT / name, root / name)
@@ -112,13 +112,14 @@ def feedback_text(copy: Path, a: str, student: str) -> str:
 @pytest.fixture(scope="module")
 def graded(copy):
     """Submit everything once and autograde in one batch (the slow step: each submission trains a model)."""
-    students = {"reference": None, "untouched": None, "corrupt": None, **{k: None for k in WRONG}}
+    students = {"reference": None, "untouched": None, "corrupt": None, **{k: None for k in WRONG},
+                **{k: None for k in HOSTILE}}
     for a in ASSIGNMENTS:
         submit(copy, "reference", a, nbformat.read(ROOT / "solutions" / a / f"{a}.ipynb", as_version=4))
         submit(copy, "untouched", a, nbformat.read(ROOT / "assignments" / a / f"{a}.ipynb", as_version=4))
     a1 = ASSIGNMENTS[0]
     submit(copy, "corrupt", a1, released(ROOT, a1).read_text()[:5000])  # a truncated upload
-    for student, (a, edits, _, _) in WRONG.items():
+    for student, (a, edits, _, _) in {**WRONG, **HOSTILE}.items():
         submit(copy, student, a, with_mistakes(a, edits))
     r = course(copy, "autograde")
     log = r.stdout + r.stderr
@@ -175,3 +176,38 @@ def test_feedback_and_grades_csv(graded):
     by_student = {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows}
     assert by_student[("reference", a1)] == sum(graded_cells(a1).values())
     assert by_student[("untouched", a1)] == 0
+
+
+def sandboxed(log: str) -> bool:
+    return "graded kernels run in a sandbox" in log
+
+
+@pytest.mark.parametrize("student", sorted(HOSTILE))
+def test_hostile_submission_gets_nothing_from_attacking_the_grader(graded, student):
+    copy, _, log, _ = graded
+    if not sandboxed(log):
+        pytest.skip("graded kernels ran without a sandbox on this machine (course.py autograde warned): "
+                    "install bubblewrap or run as root")
+    a, _, expected, phrases = HOSTILE[student]
+    points = graded_cells(a)
+    want = {k: expected.get(k, v) for k, v in points.items()}
+    got = scores(copy, a, student)
+    text = feedback_text(copy, a, student)
+    assert got == want, f"{student}: expected per-cell scores {want}, got {got}.\nFeedback:\n{text[-3000:]}"
+    for phrase in phrases:
+        assert phrase in text, f"{student}: expected '{phrase}' in the feedback, which reads:\n{text[-3000:]}"
+
+
+def test_grading_leaves_the_course_as_it_was(graded):
+    """No submission could change course_lib, the releases or the solutions while it was graded."""
+    copy, _, log, _ = graded
+    if not sandboxed(log):
+        pytest.skip("graded kernels ran without a sandbox on this machine (course.py autograde warned)")
+    for folder in ("course_lib", "solutions"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
+                twin = copy / path.relative_to(ROOT)
+                assert twin.read_bytes() == path.read_bytes(), f"{twin.relative_to(copy)} changed during grading"
+    # The kernels import this checkout's course_lib (the environment's .pth points here): it must be intact too.
+    import course_lib.grading
+    assert "# tampered" not in Path(course_lib.grading.__file__).read_text(), "a submission rewrote course_lib"
