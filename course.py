@@ -6,7 +6,8 @@
 
 Instructors:
     python3 course.py release [ID ...]    regenerate assignments/ from solutions/ (nbgrader)
-    python3 course.py autograde [ID ...]  autograde every submission in submitted/
+    python3 course.py autograde [ID ...]  autograde every submission in submitted/ (--grade-flagged: also those
+                                          withheld for review after the tampering scan)
     python3 course.py feedback [ID ...]   write feedback/ and grades.csv
 Maintainers:
     python3 course.py execute [NOTEBOOK ...]   re-run lecture notebooks in the fast budget, in place
@@ -162,23 +163,54 @@ def sandbox_kernel() -> tuple[list[str], dict]:
     return ["--Execute.kernel_name=dgm-sandbox"], {"JUPYTER_PATH": jupyter_path}
 
 
+def flagged_students(a: str) -> list[str]:
+    """Scan every submission of ``a`` for tampering with the grader (tools/scan_submissions.py); write a report to
+    flagged/<student>/<a>.txt for each flagged one and return their ids."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from scan_submissions import scan_notebook
+    finally:
+        sys.path.pop(0)
+    flagged = []
+    for nb in sorted((ROOT / "submitted").glob(f"*/{a}/{a}.ipynb")):
+        student = nb.parent.parent.name
+        try:
+            findings = scan_notebook(nb)
+        except (OSError, ValueError):
+            continue  # unreadable: nbgrader reports it by name
+        if findings:
+            flagged.append(student)
+            report = ROOT / "flagged" / student / f"{a}.txt"
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text("\n".join(str(f) for f in findings) + "\n")
+            say(f"{a}: grade WITHHELD for review: {student} ({len(findings)} finding(s), in "
+                f"{report.relative_to(ROOT)}):")
+            for f in findings[:5]:
+                print(f"    {f}", flush=True)
+    return flagged
+
+
 def cmd_autograde(args) -> int:
     setup()
     if not (ROOT / "submitted").is_dir():
         sys.exit("[course] no submitted/ folder: put submissions in submitted/<student>/<assignment>/ "
                  "(nbgrader collect does this) and run again")
+    grade_flagged = "--grade-flagged" in args
+    args = [x for x in args if x != "--grade-flagged"]
     options, env = sandbox_kernel()
     code = 0
     for a in assignment_ids(args):
         say(f"autograding every submission of {a}")
+        withheld = [] if grade_flagged else flagged_students(a)
+        exclude = [f"--CourseDirectory.student_id_exclude={','.join(withheld)}"] if withheld else []
         # nbgrader reports a failed submission (e.g. an unreadable notebook) by student name and carries on;
         # so do we: one bad submission must not stop the other assignments from being graded.
         t0 = time.time()
-        if run([PY, "-m", "nbgrader", "autograde", a, "--force", "--log-level=WARN", *options], cwd=ROOT,
+        if run([PY, "-m", "nbgrader", "autograde", a, "--force", "--log-level=WARN", *options, *exclude], cwd=ROOT,
                env=course_env(**env)) != 0:
             say(f"some submissions of {a} could not be graded: see the messages above")
             code = 1
-        n = len(list((ROOT / "submitted").glob(f"*/{a}")))
+        n = len(list((ROOT / "submitted").glob(f"*/{a}"))) - len(withheld)
         if n:
             say(f"{a}: {n} submission(s) in {time.time() - t0:.0f} s ({(time.time() - t0) / n:.1f} s each)")
     return code

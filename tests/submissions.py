@@ -352,9 +352,12 @@ WRONG.update({
 })
 
 
-# Hostile submissions: they attack the grader instead of answering. They are graded like the others, but their
-# expectations hold only where graded kernels run in a sandbox (tools/sandboxed_kernel.py); test_nbgrader skips
-# them, loudly, on a machine without one.
+# Hostile submissions: they attack the grader instead of answering. Those the tampering scan
+# (tools/scan_submissions.py) flags have their grade withheld (expected scores "withheld", and the phrases are in
+# the review report); the others are graded, in a sandbox (tools/sandboxed_kernel.py), and must gain nothing. The
+# graded ones are checked only where a sandbox exists; test_nbgrader skips them, loudly, elsewhere.
+WITHHELD = "withheld"
+
 HOSTILE = {
     # Read the instructor's solution notebook from the course folder and run its answer.
     "reads_solutions": (A1, [("gaussian_kl", "    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)",
@@ -364,8 +367,29 @@ HOSTILE = {
                               "    found = {}\n"
                               "    exec(src, globals(), found)\n"
                               "    return found[\"gaussian_kl\"](mu, logvar)")],
-                        {"test_gaussian_kl": 0},
-                        ["No such file or directory"]),
+                        WITHHELD,
+                        ["a path to the instructor's files", "uses exec"]),
+    # Make the kernel swallow every error, so that a failing test cell looks like a passing one.
+    "hides_errors": (A1, [("reparameterize", "    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)",
+                           "    get_ipython().set_custom_exc((Exception,), lambda shell, etype, value, tb, tb_offset=None: None)\n"
+                           "    return mu")],
+                     WITHHELD,
+                     ["the kernel's error reporting"]),
+    # Replace the closeness checks the tests compare with, and answer wrongly.
+    "patches_allclose": (A1, [("gaussian_kl", "    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)",
+                               "    torch.allclose = lambda *args, **kwargs: True\n"
+                               "    return mu.sum(1) * 0")],
+                         WITHHELD,
+                         ["replaces an attribute of the module torch"]),
+    # Load course_lib's reference module a second time, around forbid(), and call its answer.
+    "reloads_reference": (A1, [("gaussian_kl", "    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)",
+                                "    import importlib.util, course_lib\n"
+                                "    spec = importlib.util.spec_from_file_location(\"copy_of_vae\", course_lib.vae.__file__)\n"
+                                "    module = importlib.util.module_from_spec(spec)\n"
+                                "    spec.loader.exec_module(module)\n"
+                                "    return module.gaussian_kl(mu, logvar)")],
+                          WITHHELD,
+                          ["module loading"]),
     # Rewrite the instructor's course_lib so that forbid() switches nothing off, for this and every later grading.
     "rewrites_course_lib": (A1, [("reparameterize", "    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)",
                                   "    import pathlib\n"

@@ -75,7 +75,7 @@ def test_readme_commands_and_ci():
 # Top-level module -> distribution, for every third-party import the course makes. IPython comes with
 # ipykernel (a requirement), so it counts as ipykernel.
 DISTRIBUTION = {"sklearn": "scikit-learn", "yaml": "pyyaml", "IPython": "ipykernel", "PIL": "pillow"}
-LOCAL = {"course_lib", "submissions", "conftest", "tools"}
+LOCAL = {"course_lib", "submissions", "conftest", "tools", *(p.stem for p in (ROOT / "tools").glob("*.py"))}
 
 
 def _imports(source: str) -> set[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from submissions import HOSTILE, WRONG
+from submissions import HOSTILE, WITHHELD, WRONG
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
@@ -182,7 +182,22 @@ def sandboxed(log: str) -> bool:
     return "graded kernels run in a sandbox" in log
 
 
-@pytest.mark.parametrize("student", sorted(HOSTILE))
+@pytest.mark.parametrize("student", sorted(k for k, v in HOSTILE.items() if v[2] == WITHHELD))
+def test_tampering_is_flagged_and_its_grade_withheld(graded, student):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    copy, _, log, _ = graded
+    a, _, _, phrases = HOSTILE[student]
+    assert f"grade WITHHELD for review: {student}" in log, f"{student}: the autograde log does not name it:\n{log[-3000:]}"
+    report = (copy / "flagged" / student / f"{a}.txt").read_text()
+    for phrase in phrases:
+        assert phrase in report, f"{student}: expected '{phrase}' in the review report, which reads:\n{report}"
+    with Gradebook(f"sqlite:///{copy / 'gradebook.db'}") as gb:
+        with pytest.raises(MissingEntry):
+            gb.find_submission(a, student)
+
+
+@pytest.mark.parametrize("student", sorted(k for k, v in HOSTILE.items() if v[2] != WITHHELD))
 def test_hostile_submission_gets_nothing_from_attacking_the_grader(graded, student):
     copy, _, log, _ = graded
     if not sandboxed(log):
