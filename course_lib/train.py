@@ -83,7 +83,8 @@ def progress(iterable=None, **kwargs):
 
 
 class _Buffer:
-    """Logged values kept on the device until ``flush`` reads them all back in one transfer."""
+    """Logged values kept on the device until ``flush`` reads them back: one transfer per series (a series'
+    values share a device; different series need not, e.g. a float logged next to a CUDA loss)."""
 
     def __init__(self, history: History, desc: str, advice: str):
         self.history, self.desc, self.advice = history, desc, advice
@@ -97,7 +98,7 @@ class _Buffer:
         names = list(dict.fromkeys(k for _, _, row in self.rows for k in row))
         for name in names:
             rows = [(step, where, row[name]) for step, where, row in self.rows if name in row]
-            host = torch.stack([v.reshape(()).float() for _, _, v in rows]).cpu()  # the one transfer
+            host = torch.stack([v.reshape(()).float() for _, _, v in rows]).cpu()  # this series' one transfer
             bad = (~torch.isfinite(host)).nonzero()
             if len(bad):
                 step, where, _ = rows[int(bad[0])]
