@@ -2,12 +2,17 @@
 """One entry point for students, instructors and CI. Standard library only: run it with any Python 3.10+.
 
     python3 course.py lab          set everything up, open the course in JupyterLab
-    python3 course.py test         set everything up, run the whole test suite (what .ci/run calls)
+    python3 course.py test         set everything up, run the whole test suite (what .ci/run calls);
+                                   in the student copy: the visible checks of every assignment
+    python3 course.py check [ID ...]      the visible checks of assignments/ (nbgrader validate)
 
 Instructors:
+    python3 course.py student [--out DIR] build the student copy (build/student/dgm-course and a .zip):
+                                          lectures, releases, the library without its reference answers
     python3 course.py release [ID ...]    regenerate assignments/ from solutions/ (nbgrader)
-    python3 course.py autograde [ID ...]  autograde every submission in submitted/ (--grade-flagged: also those
-                                          withheld for review after the tampering scan)
+    python3 course.py autograde [ID ...]  autograde every submission in submitted/, several at once (--jobs N;
+                                          default: one per core), each kernel in a sandbox (--grade-flagged:
+                                          also those withheld for review after the tampering scan)
     python3 course.py feedback [ID ...]   write feedback/ and grades.csv
 Maintainers:
     python3 course.py execute [NOTEBOOK ...]   re-run lecture notebooks in the fast budget, in place
@@ -27,9 +32,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -38,6 +47,10 @@ STAMP = VENV / ".course-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 HERE = False  # --here: run everything with sys.executable and the current PATH; no .venv, no setup
+# The student copy (python3 course.py student) has no solutions/: there `test` runs the visible checks, and the
+# instructor's commands are refused.
+STUDENT = not (ROOT / "solutions").is_dir()
+INSTRUCTOR_ONLY = ("student", "release", "autograde", "feedback", "execute")
 
 
 def say(msg: str) -> None:
@@ -123,6 +136,8 @@ def cmd_lab(args) -> int:
 
 
 def cmd_test(args) -> int:
+    if STUDENT:
+        return cmd_check(args)
     setup()
     # Tests always run in the fast budget and never reach for the network.
     env = course_env(COURSE_BUDGET="fast", COURSE_OFFLINE="1")
@@ -131,6 +146,64 @@ def cmd_test(args) -> int:
                 "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "--durations=15", *args], cwd=ROOT, env=env)
     say(f"test suite finished in {time.time() - t0:.0f} s with exit code {code}")
     return code
+
+
+def cmd_check(args) -> int:
+    """nbgrader validate on each assignment notebook in assignments/ (or the ones named): the tests a student
+    can see, run the way the Validate button of nbgrader's Assignments tab runs them."""
+    have = sorted(p.name for p in (ROOT / "assignments").iterdir() if (p / f"{p.name}.ipynb").is_file())
+    ids = list(args) or have
+    unknown = [a for a in ids if a not in have]
+    if unknown:
+        sys.exit(f"[course] no assignment {', '.join(map(repr, unknown))} in assignments/ (have: {', '.join(have)})")
+    setup()
+    summary, code = [], 0
+    for a in ids:
+        say(f"running every visible test of assignments/{a}/{a}.ipynb (this executes the notebook)")
+        t0 = time.time()
+        r = subprocess.run([str(PY), "-m", "nbgrader", "validate", f"{a}.ipynb"],
+                           cwd=ROOT / "assignments" / a, env=course_env(), capture_output=True, text=True)
+        out = r.stdout.strip()
+        print(out, flush=True)
+        if r.returncode != 0 or not out:
+            verdict, code = f"could not be checked: {r.stderr.strip().splitlines()[-1:] or 'no output'}", 1
+        elif "passes all the tests" in out:
+            verdict = "passes every visible test"
+        else:
+            failed = re.search(r"VALIDATION FAILED ON (\d+) CELL", out)
+            verdict = f"{failed.group(1)} test cell(s) fail" if failed else "does not pass yet (see above)"
+            code = 1
+        summary.append(f"{a}: {verdict} ({time.time() - t0:.0f} s)")
+    for line in summary:
+        say(line)
+    say("the grader adds hidden tests of the same kind: passing these is necessary, not sufficient")
+    return code
+
+
+def cmd_student(args) -> int:
+    """Build the student copy: tools/student_copy.py says what goes in and what stays with the instructor."""
+    out = ROOT / "build" / "student" / "dgm-course"
+    if args[:1] == ["--out"] and len(args) == 2:
+        out = Path(args[1]).resolve()
+    elif args:
+        sys.exit("[course] usage: python3 course.py student [--out DIR]")
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import student_copy
+    finally:
+        sys.path.pop(0)
+    stale = [a for a in assignment_ids([]) if not (ROOT / "assignments" / a / f"{a}.ipynb").is_file()]
+    if stale:
+        sys.exit(f"[course] no release of {', '.join(stale)} in assignments/: run python3 course.py release first")
+    try:
+        stats = student_copy.build(out)
+    except ValueError as e:
+        sys.exit(f"[course] {e}")
+    zipped = student_copy.archive(out)
+    say(f"student copy in {out}: {stats['files']} files, {stats['bytes'] / 1e6:.1f} MB; archive {zipped} "
+        f"({zipped.stat().st_size / 1e6:.1f} MB). It holds no solutions, hidden tests or gradebook, and "
+        "course_lib without its reference answers; its README starts a student off.")
+    return 0
 
 
 def cmd_release(args) -> int:
@@ -190,6 +263,85 @@ def flagged_students(a: str) -> list[str]:
     return flagged
 
 
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def gradebook_has(a: str) -> bool:
+    db = ROOT / "gradebook.db"
+    if not db.is_file():
+        return False
+    with closing(sqlite3.connect(db)) as con:
+        return con.execute("SELECT 1 FROM assignment WHERE name = ?", (a,)).fetchone() is not None
+
+
+def merge_gradebook(worker_db: Path, a: str, students: list[str]) -> None:
+    """Move the submissions of ``students`` to ``a`` from a worker's gradebook into the course's.
+
+    A worker's gradebook starts as a copy of the course's, so assignments, notebooks and cells have the same ids
+    in both; only the submissions' rows (and any new students) differ. nbgrader cannot autograde in parallel into
+    one SQLite gradebook (jupyter/nbgrader#174), hence one gradebook per worker, merged here in one transaction."""
+    marks = ",".join("?" * len(students))
+    mine = f"SELECT id FROM {{db}}submitted_assignment WHERE student_id IN ({marks}) AND assignment_id = " \
+           f"(SELECT id FROM {{db}}assignment WHERE name = ?)"
+    notebooks = f"SELECT id FROM {{db}}submitted_notebook WHERE assignment_id IN ({mine})"
+    args = (*students, a)
+    with closing(sqlite3.connect(ROOT / "gradebook.db", timeout=60)) as con, con:
+        con.execute("ATTACH DATABASE ? AS w", (str(worker_db),))
+        con.execute("INSERT OR IGNORE INTO main.student SELECT * FROM w.student")
+        for table in ("grade", "comment"):
+            con.execute(f"DELETE FROM main.{table} WHERE notebook_id IN ({notebooks.format(db='main.')})", args)
+        con.execute(f"DELETE FROM main.submitted_notebook WHERE assignment_id IN ({mine.format(db='main.')})", args)
+        con.execute(f"DELETE FROM main.submitted_assignment WHERE id IN ({mine.format(db='main.')})", args)
+        con.execute(f"INSERT INTO main.submitted_assignment SELECT * FROM w.submitted_assignment WHERE id IN "
+                    f"({mine.format(db='w.')})", args)
+        con.execute(f"INSERT INTO main.submitted_notebook SELECT * FROM w.submitted_notebook WHERE assignment_id IN "
+                    f"({mine.format(db='w.')})", args)
+        for table in ("grade", "comment"):
+            con.execute(f"INSERT INTO main.{table} SELECT * FROM w.{table} WHERE notebook_id IN "
+                        f"({notebooks.format(db='w.')})", args)
+
+
+def autograde_in_parallel(a: str, students: list[str], jobs: int, options: list[str], env: dict) -> int:
+    """Autograde ``students``' submissions of ``a`` in ``jobs`` nbgrader processes at once, each with its own copy
+    of the gradebook (merged back as each finishes) and its share of the cores for the kernels' threads."""
+    work = ROOT / "build" / "autograde" / a
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    threads = str(max(1, cores() // jobs))
+    workers = []
+    for i in range(jobs):
+        group = students[i::jobs]
+        db = work / f"worker{i}.db"
+        shutil.copy2(ROOT / "gradebook.db", db)
+        others = sorted(set(students) - set(group)) + flagged_or_absent(a, students)
+        log = (work / f"worker{i}.log").open("w")
+        cmd = [PY, "-m", "nbgrader", "autograde", a, "--force", "--log-level=WARN", *options,
+               f"--CourseDirectory.db_url=sqlite:///{db}"]
+        if others:
+            cmd.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
+        proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                env=course_env(**env, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads))
+        workers.append((proc, log, db, group))
+    code = 0
+    for i, (proc, log, db, group) in enumerate(workers):
+        rc = proc.wait()
+        log.close()
+        for line in (work / f"worker{i}.log").read_text().splitlines():
+            print(f"    [worker {i}] {line}", flush=True)
+        merge_gradebook(db, a, group)
+        code = code or rc
+    return code
+
+
+def flagged_or_absent(a: str, graded: list[str]) -> list[str]:
+    """Students with a folder for ``a`` in submitted/ who are not being graded (withheld by the scan)."""
+    return sorted({p.parent.name for p in (ROOT / "submitted").glob(f"*/{a}")} - set(graded))
+
+
 def cmd_autograde(args) -> int:
     setup()
     if not (ROOT / "submitted").is_dir():
@@ -197,22 +349,39 @@ def cmd_autograde(args) -> int:
                  "(nbgrader collect does this) and run again")
     grade_flagged = "--grade-flagged" in args
     args = [x for x in args if x != "--grade-flagged"]
+    jobs = cores()
+    if "--jobs" in args:
+        i = args.index("--jobs")
+        try:
+            jobs = int(args[i + 1])
+            assert jobs >= 1
+        except (IndexError, ValueError, AssertionError):
+            sys.exit("[course] usage: python3 course.py autograde [--jobs N] [--grade-flagged] [ID ...]")
+        del args[i:i + 2]
     options, env = sandbox_kernel()
     code = 0
     for a in assignment_ids(args):
         say(f"autograding every submission of {a}")
         withheld = [] if grade_flagged else flagged_students(a)
-        exclude = [f"--CourseDirectory.student_id_exclude={','.join(withheld)}"] if withheld else []
+        students = sorted({p.parent.name for p in (ROOT / "submitted").glob(f"*/{a}")} - set(withheld))
+        n_jobs = min(jobs, len(students))
+        t0 = time.time()
+        if n_jobs > 1 and gradebook_has(a):
+            say(f"{a}: {len(students)} submissions in {n_jobs} parallel nbgrader processes")
+            rc = autograde_in_parallel(a, students, n_jobs, options, env)
+        else:
+            exclude = [f"--CourseDirectory.student_id_exclude={','.join(withheld)}"] if withheld else []
+            rc = run([PY, "-m", "nbgrader", "autograde", a, "--force", "--log-level=WARN", *options, *exclude],
+                     cwd=ROOT, env=course_env(**env))
         # nbgrader reports a failed submission (e.g. an unreadable notebook) by student name and carries on;
         # so do we: one bad submission must not stop the other assignments from being graded.
-        t0 = time.time()
-        if run([PY, "-m", "nbgrader", "autograde", a, "--force", "--log-level=WARN", *options, *exclude], cwd=ROOT,
-               env=course_env(**env)) != 0:
+        if rc != 0:
             say(f"some submissions of {a} could not be graded: see the messages above")
             code = 1
-        n = len(list((ROOT / "submitted").glob(f"*/{a}"))) - len(withheld)
-        if n:
-            say(f"{a}: {n} submission(s) in {time.time() - t0:.0f} s ({(time.time() - t0) / n:.1f} s each)")
+        if students:
+            dt = time.time() - t0
+            say(f"{a}: {len(students)} submission(s) in {dt:.0f} s ({dt / len(students):.1f} s each, "
+                f"{max(n_jobs, 1)} at a time)")
     return code
 
 
@@ -278,7 +447,8 @@ def cmd_execute(args) -> int:
     return code
 
 
-COMMANDS = {"lab": cmd_lab, "test": cmd_test, "release": cmd_release, "autograde": cmd_autograde,
+COMMANDS = {"lab": cmd_lab, "test": cmd_test, "check": cmd_check, "student": cmd_student, "release": cmd_release,
+            "autograde": cmd_autograde,
             "feedback": cmd_feedback, "execute": cmd_execute, "setup": lambda args: setup() or 0}
 
 
@@ -290,6 +460,10 @@ def main(argv) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(__doc__)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
+    if STUDENT and argv[0] in INSTRUCTOR_ONLY:
+        print(f"[course] this is the student copy of the course: `{argv[0]}` is an instructor's command. "
+              "Yours are `python3 course.py lab` and `python3 course.py test`.")
+        return 2
     return COMMANDS[argv[0]](argv[1:])
 
 

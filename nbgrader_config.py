@@ -21,3 +21,7 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Only the notebook is released; caches never are.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.py"]
+
+# nbgrader's exchange (release_assignment / fetch / submit / collect / feedback on a shared server, e.g. JupyterHub):
+# one folder every user can write to (mode 1777). COURSE_EXCHANGE overrides nbgrader's default for a local try.
+c.Exchange.root = os.environ.get("COURSE_EXCHANGE", "/srv/nbgrader/exchange")

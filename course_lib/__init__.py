@@ -1,18 +1,19 @@
 """course_lib: the small library behind *Deep Generative Models - from autoencoders to LAPGAN*.
 
 Tools students use (never switched off by grading): ``runtime`` (device, seed, budget), ``data``, ``nets``
-(networks and GAN players), ``models`` (the VAE), ``train`` (``fit``, the adversarial step and loop,
-``History``), ``metrics``, ``plot``, ``toy``. One module per model family holds only the reference versions of
-what an assignment grades, and is what grading switches off: ``vae`` (a1), ``gan`` (a3), ``evaluation`` (a5).
+(networks and GAN players), ``models`` (the VAE), ``train`` (``fit``, the adversarial step and loop, the GAN
+recipe ``train_gan``, ``History``), ``metrics``, ``plot``, ``toy``. One module per model family holds only the
+reference versions of what an assignment grades, and is what grading switches off: ``vae`` (a1), ``gan`` (a3),
+``evaluation`` (a5). The student copy of the course does not hold them.
 """
 from .runtime import Budget, budget, device, env_flag, rng, seed_everything
 from .data import (Digits, DataUnavailableError, batches, binarize, dynamic_binarize, load_mnist, loader,
                    shift_pixels)
 from .models import VAE, evaluate_nelbo
-from .train import History, adversarial_step, fit, progress, train_adversarial
+from .train import History, adversarial_step, fit, progress, train_adversarial, train_gan
 
 __version__ = "0.1.0"
 
 __all__ = ["Budget", "budget", "device", "env_flag", "rng", "seed_everything", "Digits", "DataUnavailableError",
            "batches", "binarize", "dynamic_binarize", "load_mnist", "loader", "shift_pixels", "VAE",
-           "evaluate_nelbo", "History", "adversarial_step", "fit", "progress", "train_adversarial"]
+           "evaluate_nelbo", "History", "adversarial_step", "fit", "progress", "train_adversarial", "train_gan"]

@@ -1,7 +1,8 @@
 """GANs: the reference versions of what assignment ``a3_gan_theory`` grades, and nothing else: the theory's two
-formulas, the classic losses, one round of the alternating algorithm, and the training recipe built on it.
+formulas, the classic losses and one round of the alternating algorithm.
 The players (``ConvGenerator``, ``MLPGenerator``, ...) are tools in ``course_lib.nets``; the general training
-step is ``course_lib.train.adversarial_step``. The assignment's tests switch this module off.
+step is ``course_lib.train.adversarial_step``, and ``course_lib.train.train_gan`` trains a GAN with the losses it
+is given. The assignment's tests switch this module off.
 
 Conventions: a discriminator returns *logits* (N,), and D(x) = sigmoid(logit). Losses are written with a
 ``criterion(logits, target)`` (binary cross-entropy on logits by default), so that they stay finite when the
@@ -22,8 +23,6 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .data import batches
-from .train import History, train_adversarial
 
 
 def bce_logits(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -111,34 +110,3 @@ def alternating_step(G, D, opt_g, opt_d, real_batches: Sequence[torch.Tensor], s
     finally:
         D.requires_grad_(True)
     return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
-
-
-# ---------------------------------------------------------------- the training recipe
-
-def train_gan(G, D, data, steps: int, opt_g, opt_d, batch_size: int = 64, k: int = 1,
-              generator_loss=generator_loss_nonsaturating, criterion=bce_logits, seed: int = 0,
-              probe_every: int = 10, callback: Callable | None = None, desc: str = "GAN") -> History:
-    """``steps`` rounds of k discriminator steps and one generator step, on ``course_lib.train.train_adversarial``.
-
-    ``data`` is a tensor of training examples (batches drawn with replacement) or a sampler ``data(n, generator)``
-    (the toy distributions). Batches and codes come from one private RNG seeded with ``seed``. The history has
-    ``d_loss`` and ``g_loss`` at every step and, every ``probe_every`` steps, the mean D(x) on a real and a
-    generated batch (``d_real``, ``d_fake``; ``h.steps("d_real")`` gives their steps).
-    ``callback(step, G, D)`` runs after each step (steps count from 1).
-    """
-    dev = next(G.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
-    stream = batches(data, batch_size, gen, dev)
-
-    def sample_z(n):
-        return torch.randn(n, G.z_dim, generator=gen).to(dev)
-
-    def probe():
-        real = torch.sigmoid(D(next(stream))).mean()
-        return {"d_real": real, "d_fake": torch.sigmoid(D(G(sample_z(batch_size)))).mean()}
-
-    return train_adversarial(
-        stream, lambda x: discriminator_loss(D, G, x, sample_z(len(x)), criterion),
-        lambda x: generator_loss(D, G, sample_z(len(x)), criterion), opt_d, opt_g, D, G, steps, k=k,
-        probe=probe, probe_every=probe_every, desc=desc,
-        callback=None if callback is None else (lambda step: callback(step, G, D)))

@@ -39,8 +39,101 @@ def quiet():
         with contextlib.redirect_stderr(buffer):
             try:
                 yield written
+            except BaseException:
+                _restore()          # the test failed anyway; leave the next cell a clean library
+                raise
             finally:
                 written.append(buffer.getvalue())
+    replaced = _restore()
+    if replaced:
+        raise TamperingError(f"while this test ran, the submission replaced what the grader relies on: "
+                             f"{', '.join(replaced[:6])}{' ...' if len(replaced) > 6 else ''} (restored; this "
+                             "part scores 0)")
+
+
+# ---------------------------------------------------------------- the kernel guard (autograde)
+
+class TamperingError(AssertionError):
+    """A graded test found that the library functions it relies on were replaced while it ran."""
+
+
+# What graded tests compare and evaluate with: the callables of these modules and of the classes course_lib
+# defines. Family modules are left out: forbid() switches them off inside a test on purpose.
+GUARDED_MODULES = ("math", "numpy", "numpy.testing", "torch", "torch.testing", "torch.nn.functional",
+                   "course_lib", "course_lib.runtime", "course_lib.data", "course_lib.nets", "course_lib.models",
+                   "course_lib.train", "course_lib.metrics", "course_lib.toy", "course_lib.plot", "course_lib.grading")
+# The builtins that asserts use (ipykernel itself rebinds input() during every cell, so not all of them).
+GUARDED_BUILTINS = ("abs", "all", "any", "bool", "callable", "dict", "enumerate", "float", "getattr", "hasattr", "int",
+                    "isinstance", "issubclass", "len", "list", "max", "min", "range", "repr", "round", "set", "sorted",
+                    "str", "sum", "tuple", "type", "zip")
+_GUARD: list = []
+
+
+def _snapshot() -> list:
+    import builtins
+    import importlib
+
+    def entry(owner, name, value):
+        fn = value if isinstance(value, types.FunctionType) else None
+        return owner, name, value, fn and fn.__code__, fn and fn.__defaults__, fn and fn.__kwdefaults__
+
+    entries = [entry(builtins, name, vars(builtins)[name]) for name in GUARDED_BUILTINS]
+    classes = [torch.Tensor]
+    for module_name in GUARDED_MODULES:
+        module = importlib.import_module(module_name)
+        for name, value in list(vars(module).items()):
+            if name.startswith("_") or isinstance(value, types.ModuleType) or not callable(value):
+                continue
+            entries.append(entry(module, name, value))
+            if isinstance(value, type) and (value.__module__ or "").startswith("course_lib") and value not in classes:
+                classes.append(value)
+    for cls in classes:
+        entries += [entry(cls, name, value) for name, value in list(vars(cls).items())
+                    if callable(value) and not isinstance(value, type)]
+        # a new attribute on a class can shadow an inherited method (torch.Tensor.allclose lives on TensorBase)
+        entries.append((cls, None, frozenset(vars(cls)), None, None, None))
+    return entries
+
+
+def _restore() -> list[str]:
+    """Put back every guarded callable that was rebound or whose code was replaced; return their names."""
+    replaced = []
+    for owner, name, value, code, defaults, kwdefaults in _GUARD:
+        if name is None:
+            for extra in set(vars(owner)) - value:
+                if callable(vars(owner)[extra]):
+                    delattr(owner, extra)
+                    replaced.append(f"{owner.__name__}.{extra}")
+            continue
+        where = f"{getattr(owner, '__name__', owner)}.{name}"
+        if vars(owner).get(name, _MISSING) is not value:
+            try:
+                setattr(owner, name, value)
+            except (AttributeError, TypeError):
+                continue
+            replaced.append(where)
+        if code is not None and (value.__code__ is not code or value.__defaults__ is not defaults
+                                 or value.__kwdefaults__ is not kwdefaults):
+            value.__code__, value.__defaults__, value.__kwdefaults__ = code, defaults, kwdefaults
+            replaced.append(where)
+    return replaced
+
+
+def guard_kernel() -> None:
+    """Run at the start of a graded kernel, before any cell (tools/sandboxed_kernel.py does this): remember the
+    callables graded tests rely on, put them back before every cell, and make ``quiet()`` fail a test during which
+    they were replaced. So a rebinding the tampering scan cannot see (``t = torch; t.allclose = ...``) has no
+    effect on a test cell, and costs the part whose test it ran in."""
+    if _GUARD:
+        return
+    _GUARD.extend(_snapshot())
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("pre_run_cell", lambda *_: _restore())
 
 
 def _functions(module: types.ModuleType):
@@ -91,7 +184,12 @@ def isolate(namespace: dict, module: types.ModuleType, names):
     A test of one part binds the other parts' names in the notebook to the course's versions, so that a
     mistake in one part costs that part only. Copies are taken on entry, so enter ``isolate`` before
     ``forbid``: ``with isolate(globals(), course_lib.vae, [...]), forbid(course_lib.vae): ...``
+    In the student copy the family module is a stub (``REFERENCE_WITHHELD``) and the notebook's own names stay.
     """
+    if getattr(module, "REFERENCE_WITHHELD", False):
+        # The student copy: the course's versions are not there, so the notebook's own stay in place.
+        yield
+        return
     shadow = _shadow(module)
     saved = {name: namespace.get(name, _MISSING) for name in names}
     try:

@@ -11,6 +11,10 @@ creates the optimisers; a hook runs after each discriminator step (weight clippi
 before each generator step; and any number of players sit on each side (CycleGAN's two generators and two
 discriminators). Logged values stay on the device and are read back every ``log_every`` steps, so a GPU is not
 made to wait for the host after every step.
+
+``train_gan`` is the recipe for a GAN whose losses are functions of the players, ``d_loss(D, G, x, z)`` and
+``g_loss(D, G, z)`` (lecture 4 writes them; assignment 3 asks you to): it draws the batches and codes from one
+seeded generator and probes D's mean output on real and generated data.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .data import batches
 from .runtime import budget, env_flag
 
 
@@ -263,3 +268,32 @@ def train_adversarial(data: Iterable, d_loss: Callable, g_loss: Callable, opt_d,
             callback(step)
     bar.close()
     return history
+
+
+def train_gan(G, D, data, steps: int, opt_g, opt_d, *, d_loss: Callable, g_loss: Callable, batch_size: int = 64,
+              k: int = 1, seed: int = 0, probe_every: int = 10, callback: Callable | None = None,
+              desc: str = "GAN") -> History:
+    """``steps`` rounds of k discriminator steps and one generator step of a GAN whose D returns logits, on
+    :func:`train_adversarial`. The losses are the caller's: ``d_loss(D, G, x, z)`` and ``g_loss(D, G, z)``.
+
+    ``data`` is a tensor of training examples (batches drawn with replacement) or a sampler ``data(n, generator)``
+    (the toy distributions). Batches and codes come from one private RNG seeded with ``seed``. The history has
+    ``d_loss`` and ``g_loss`` at every step and, every ``probe_every`` steps, the mean D(x) = sigmoid(logit) on a
+    real and a generated batch (``d_real``, ``d_fake``; ``h.steps("d_real")`` gives their steps).
+    ``callback(step, G, D)`` runs after each step (steps count from 1).
+    """
+    dev = next(G.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    stream = batches(data, batch_size, gen, dev)
+
+    def sample_z(n):
+        return torch.randn(n, G.z_dim, generator=gen).to(dev)
+
+    def probe():
+        real = torch.sigmoid(D(next(stream))).mean()
+        return {"d_real": real, "d_fake": torch.sigmoid(D(G(sample_z(batch_size)))).mean()}
+
+    return train_adversarial(
+        stream, lambda x: d_loss(D, G, x, sample_z(len(x))), lambda x: g_loss(D, G, sample_z(len(x))), opt_d, opt_g,
+        D, G, steps, k=k, probe=probe, probe_every=probe_every, desc=desc,
+        callback=None if callback is None else (lambda step: callback(step, G, D)))

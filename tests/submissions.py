@@ -256,8 +256,9 @@ WRONG.update({
          "        return self.net(x).reshape(x.shape[0])\n\n\n"
          "Generator, Discriminator = course_lib.nets.ConvGenerator, course_lib.nets.ConvDiscriminator"),
         ("train_eight_gaussians", "    for _ in range(1500):\n",
-         "    course_lib.gan.train_gan(G, D, lambda n, gen: toy.eight_gaussians(n, std=0.05, generator=gen), 300,\n"
-         "                             opt_g, opt_d, batch_size=512, seed=seed)\n"
+         "    course_lib.train_gan(G, D, lambda n, gen: toy.eight_gaussians(n, std=0.05, generator=gen), 300,\n"
+         "                         opt_g, opt_d, d_loss=discriminator_loss, g_loss=generator_loss_nonsaturating,\n"
+         "                         batch_size=512, seed=seed)\n"
          "    return G\n"
          "    for _ in range(1500):\n"),
     ], {"test_optimal_discriminator": 0, "test_jsd": 0, "test_discriminator_loss": 0, "test_generator_losses": 0,
@@ -399,4 +400,22 @@ HOSTILE = {
                                   "    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)")],
                             {"test_reparameterize": 0},
                             ["Read-only file system"]),
+    # Through an alias the scan cannot follow, replace the grader's closeness check before the tests run, and
+    # answer wrongly: the kernel guard puts check_close back before every cell, so the wrong answer fails.
+    "aliases_check_close": (A1, [("likelihoods",
+                                  "    return F.binary_cross_entropy_with_logits(logits, x, reduction=\"none\").flatten(1).sum(1)",
+                                  "    return x.flatten(1).sum(1) * 0"),
+                                 ("likelihoods", "    ### END SOLUTION\n\n\ndef gaussian_nll",
+                                  "    ### END SOLUTION\n\n\ngrading = course_lib.grading\n"
+                                  "grading.check_close = lambda *args, **kwargs: None\n\n\ndef gaussian_nll")],
+                            {"test_bernoulli_nll": 0},
+                            ["bernoulli_nll"]),
+    # A correct answer that, through an alias, replaces torch.allclose while its test runs: tampering during a
+    # test costs that part.
+    "aliases_allclose": (A1, [("gaussian_kl", "    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)",
+                               "    t = torch\n"
+                               "    t.allclose = lambda *args, **kwargs: True\n"
+                               "    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)")],
+                         {"test_gaussian_kl": 0},
+                         ["replaced what the grader relies on: torch.allclose"]),
 }

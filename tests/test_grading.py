@@ -140,3 +140,29 @@ def test_quiet_keeps_warnings_and_stderr_out_of_a_graded_cell(capsys):
         print("to stderr", file=sys.stderr)
     out = capsys.readouterr()
     assert out.err == "" and "to stderr" in written[0]
+
+
+def test_kernel_guard_restores_rebound_callables_and_fails_a_tampered_test():
+    """guard_kernel() (run in every sandboxed graded kernel before any cell): what a test relies on is put back,
+    and a test during which it was replaced fails. Here without IPython: the snapshot and the checks alone."""
+    import course_lib.grading as g
+
+    saved = list(g._GUARD)
+    g._GUARD[:] = g._snapshot()
+    original = torch.allclose
+    try:
+        t = torch
+        t.allclose = lambda *args, **kwargs: True
+        assert g._restore() == ["torch.allclose"] and torch.allclose is original
+        with pytest.raises(g.TamperingError, match="torch.isclose"):
+            with g.quiet():
+                t.isclose = lambda *args, **kwargs: True
+        assert torch.isclose(torch.zeros(1), torch.ones(1)).item() is False
+        code = g.check_close.__code__
+        g.check_close.__code__ = (lambda *args, **kwargs: None).__code__
+        assert g._restore() == ["course_lib.grading.check_close"] and g.check_close.__code__ is code
+        with g.quiet():
+            pass  # no false alarm when nothing changed
+    finally:
+        torch.allclose = original
+        g._GUARD[:] = saved

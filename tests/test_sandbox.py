@@ -63,9 +63,10 @@ def run_in_sandboxed_kernel(course: Path, cwd: Path, code: str, mechanism: str) 
         kc.start_channels()
         kc.wait_for_ready(timeout=60)
         text = []
-        reply = kc.execute_interactive(code, timeout=60, output_hook=lambda m: text.append(
-            m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
-        assert reply["content"]["status"] == "ok", reply["content"]
+        for cell in [code] if isinstance(code, str) else code:   # one execute request per cell, as nbgrader does
+            reply = kc.execute_interactive(cell, timeout=60, output_hook=lambda m: text.append(
+                m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+            assert reply["content"]["status"] == "ok", reply["content"]
         kc.stop_channels()
     finally:
         km.shutdown_kernel(now=True)
@@ -112,3 +113,38 @@ def test_no_sandbox_means_a_refusal_not_a_silent_fallback(tmp_path):
     r = subprocess.run([sys.executable, str(LAUNCHER), "--root", str(tmp_path), "-f", str(tmp_path / "k.json")],
                        capture_output=True, text=True, env=env)
     assert r.returncode != 0 and "refusing to start a graded kernel" in r.stderr
+
+
+# A rebinding the tampering scan cannot see (through an alias) in one cell, then what a test cell would find.
+GUARD_CELLS = [
+    "import torch\nimport course_lib.grading\nt, g = torch, course_lib.grading\n"
+    "t.allclose = lambda *args, **kwargs: True\ng.check_close = lambda *args, **kwargs: None",
+    """import json, torch
+from course_lib.grading import TamperingError, check_close, quiet
+report = {"allclose restored": torch.allclose(torch.zeros(1), torch.ones(1)) is False,
+          "check_close restored": check_close.__module__ == "course_lib.grading"}
+try:
+    with quiet():
+        t = torch
+        t.isclose = lambda *args, **kwargs: True
+    report["tampering during a test"] = "not caught"
+except TamperingError as e:
+    report["tampering during a test"] = str(e)
+report["isclose restored"] = torch.isclose(torch.zeros(1), torch.ones(1)).item() is False
+with quiet():
+    pass
+report["clean test passes"] = True
+print("REPORT" + json.dumps(report))
+""",
+]
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+def test_a_graded_kernel_puts_back_what_tests_rely_on(tmp_path, mechanism):
+    course = tmp_path / "course"
+    cwd = course / "autograded" / "alice" / "a1"
+    cwd.mkdir(parents=True)
+    report = run_in_sandboxed_kernel(course, cwd, GUARD_CELLS, mechanism)
+    assert report["allclose restored"] and report["check_close restored"] and report["isclose restored"], report
+    assert "replaced what the grader relies on: torch.isclose" in report["tampering during a test"], report
+    assert report["clean test passes"], report

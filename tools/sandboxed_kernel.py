@@ -6,8 +6,11 @@ launcher (``course.py autograde`` installs it as the kernel ``dgm-sandbox``), th
 * the course directory read-only, so it cannot change the gradebook, ``course_lib``, other submissions or the
   releases, or leave anything behind for a later submission;
 * none of the instructor's files: ``solutions/`` (reference answers and hidden tests), ``submitted/``, ``tests/``,
-  ``feedback/``, ``.git/``, the other students' folders in ``autograded/``, ``gradebook.db`` and ``grades.csv``
-  are replaced by empty ones;
+  ``feedback/``, ``build/``, ``flagged/``, ``.git/``, the other students' folders in ``autograded/``,
+  ``gradebook.db`` and ``grades.csv`` are replaced by empty ones;
+* the functions graded tests compare and evaluate with as they were when it started: ``course_lib.grading``'s
+  guard records them before any cell runs and puts them back before every cell (a test during which they are
+  replaced fails);
 * a private, empty ``/tmp`` and home directory that vanish with it (when the course itself lives under /tmp, as
   in the test suite's temporary copies, it is bound back in, read-only; without bubblewrap /tmp is then read-only).
 
@@ -28,8 +31,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-HIDDEN_DIRS = ("solutions", "submitted", "tests", "feedback", ".git", "exchange", "release", "source")
+# build/ holds full-budget runs of the solutions and the parallel autograde's copies of the gradebook; flagged/
+# the tampering scan's reports on other students.
+HIDDEN_DIRS = ("solutions", "submitted", "tests", "feedback", ".git", "exchange", "release", "source", "build",
+               "flagged")
 HIDDEN_FILES = ("gradebook.db", "grades.csv")
+# Before any cell runs: remember what graded tests rely on, and put it back before every cell (course_lib.grading).
+GUARD = "--IPKernelApp.exec_lines=__import__('course_lib.grading').grading.guard_kernel()"
 
 
 def hidden(root: Path, cwd: Path) -> tuple[list[Path], list[Path]]:
@@ -123,7 +131,7 @@ def run_bwrap(root: Path, cwd: Path, connection: Path) -> int:
     for f in files:
         args += ["--ro-bind", "/dev/null", str(f)]
     args += ["--ro-bind", str(connection), f"{home}/kernel.json", "--chdir", str(cwd),
-             sys.executable, "-m", "ipykernel_launcher", "-f", f"{home}/kernel.json"]
+             sys.executable, "-m", "ipykernel_launcher", "-f", f"{home}/kernel.json", GUARD]
     # exec, not a child: the kernel manager's signals (interrupt, shutdown) reach the sandbox itself
     os.execvpe("bwrap", args, kernel_env(home))
 
@@ -147,7 +155,7 @@ def run_unshare(root: Path, cwd: Path, connection: Path) -> int:
     steps += ["mkdir -p /dev/shm", "mount -t tmpfs tmpfs /dev/shm", f"mkdir -p {home}",
               f"printf '%s' \"$conn\" > {home}/kernel.json",
               f"cd {q(cwd)}",  # re-resolve the working directory through the new mounts
-              f"exec {q(sys.executable)} -m ipykernel_launcher -f {home}/kernel.json"]
+              f"exec {q(sys.executable)} -m ipykernel_launcher -f {home}/kernel.json {q(GUARD)}"]
     os.execvpe("unshare", ["unshare", "-m", "--fork", "sh", "-c", "\n".join(steps)], kernel_env(home))
 
 
