@@ -305,6 +305,11 @@ def merge_gradebook(worker_db: Path, a: str, students: list[str]) -> None:
                         f"({notebooks.format(db='w.')})", args)
 
 
+# What every graded kernel prints when it starts (ipykernel's notes on TCP and Ctrl-C): not worth a line per kernel.
+KERNEL_BANNER = re.compile(r"Kernel is running over TCP|NOTE: When using the `ipython kernel`|To exit, you will have to|"
+                           r"\"quit\" from a client|To read more about this, see|To connect another client|--existing ")
+
+
 def autograde_in_parallel(a: str, students: list[str], jobs: int, options: list[str], env: dict) -> int:
     """Autograde ``students``' submissions of ``a`` in ``jobs`` nbgrader processes at once, each with its own copy
     of the gradebook (merged back as each finishes) and its share of the cores for the kernels' threads."""
@@ -331,7 +336,8 @@ def autograde_in_parallel(a: str, students: list[str], jobs: int, options: list[
         rc = proc.wait()
         log.close()
         for line in (work / f"worker{i}.log").read_text().splitlines():
-            print(f"    [worker {i}] {line}", flush=True)
+            if line.strip() and not KERNEL_BANNER.search(line):
+                print(f"    [worker {i}] {line}", flush=True)
         merge_gradebook(db, a, group)
         code = code or rc
     return code

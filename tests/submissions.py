@@ -409,7 +409,7 @@ HOSTILE = {
                                   "    ### END SOLUTION\n\n\ngrading = course_lib.grading\n"
                                   "grading.check_close = lambda *args, **kwargs: None\n\n\ndef gaussian_nll")],
                             {"test_bernoulli_nll": 0},
-                            ["bernoulli_nll"]),
+                            ["Bernoulli NLL with zero logits"]),
     # A correct answer that, through an alias, replaces torch.allclose while its test runs: tampering during a
     # test costs that part.
     "aliases_allclose": (A1, [("gaussian_kl", "    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)",

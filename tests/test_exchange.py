@@ -3,8 +3,8 @@
 This is what the Assignments tab (students) and the formgrader (instructor) of a JupyterHub do, as commands:
 the instructor releases, each student fetches, works and submits, the instructor collects, autogrades (in the
 sandbox, several at once), writes and releases feedback and exports the grades, and each student fetches their
-feedback. nbgrader names a submission after the user who submits it ($USER); two users are simulated with two
-home folders and two values of $USER.
+feedback. nbgrader names a submission after the user who submits it (the OS account, or $JUPYTERHUB_USER in the
+hub's containers); here two users are simulated with two home folders and nbgrader's own override, --student.
 """
 import csv
 import json
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(900)
 
 def run(cmd, cwd, user, exchange, check=True):
     env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "PYTHONPATH")}
-    env.update(USER=user, LOGNAME=user, HOME=str(cwd if user != "instructor" else env.get("HOME", cwd)),
+    env.update(USER=user, LOGNAME=user, JUPYTERHUB_USER=user, HOME=str(cwd if user != "instructor" else env.get("HOME", cwd)),
                COURSE_EXCHANGE=str(exchange))
     r = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True)
     if check:
@@ -75,7 +75,8 @@ def test_release_fetch_submit_collect_autograde_feedback_export(tmp_path):
         assert nb_path.is_file(), f"{student} has no {nb_path}"
         if student == "alice":
             nb_path.write_text(json.dumps(completed(nb_path), indent=1))
-        run(nbgrader("submit", A, "--course", "dgm", f"--Exchange.root={exchange}"), home, student, exchange)
+        run(nbgrader("submit", A, "--course", "dgm", f"--student={student}", f"--Exchange.root={exchange}"), home,
+            student, exchange)
 
     # The instructor collects, autogrades (sandboxed, two at a time), and releases feedback and grades.
     run(nbgrader("collect", A), course, "instructor", exchange)
@@ -91,7 +92,8 @@ def test_release_fetch_submit_collect_autograde_feedback_export(tmp_path):
 
     # Each student fetches their own feedback, and only theirs.
     for student, home in homes.items():
-        run(nbgrader("fetch_feedback", A, "--course", "dgm", f"--Exchange.root={exchange}"), home, student, exchange)
+        run(nbgrader("fetch_feedback", A, "--course", "dgm", f"--student={student}", f"--Exchange.root={exchange}"),
+            home, student, exchange)
         html = list((home / A / "feedback").rglob("*.html"))
         assert len(html) == 1, f"{student}: feedback files {html}"
         text = html[0].read_text()

@@ -166,3 +166,22 @@ def test_kernel_guard_restores_rebound_callables_and_fails_a_tampered_test():
     finally:
         torch.allclose = original
         g._GUARD[:] = saved
+
+
+def test_kernel_guard_takes_no_library_for_tampering():
+    """What a notebook may import after the guard's snapshot must not look like tampering: a library that rebinds
+    a guarded callable on import (torch._dynamo wraps torch.manual_seed) would cost a correct answer its points.
+    Run in a fresh interpreter, so that nothing is imported before the snapshot except what a kernel has."""
+    import subprocess
+    import sys
+
+    code = ("import torch, course_lib.grading as g\n"
+            "g._GUARD[:] = g._snapshot()\n"
+            "import torch._dynamo, torch.distributions, torch.nn.utils.parametrizations, torch.func, scipy.linalg\n"
+            "import scipy.special, matplotlib.pyplot, pandas, tqdm.auto, ipywidgets, nbformat\n"
+            "import course_lib, course_lib.vae, course_lib.gan, course_lib.evaluation\n"
+            "torch.manual_seed(0); torch.randn(2).allclose(torch.zeros(2))\n"
+            "print('REPLACED', g._restore())\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "REPLACED []" in r.stdout, r.stdout
