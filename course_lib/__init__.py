@@ -6,7 +6,7 @@ recipe ``train_gan``, ``History``), ``metrics``, ``plot``, ``toy``. One module p
 reference versions of what an assignment grades, and is what grading switches off: ``vae`` (a1), ``gan`` (a3),
 ``evaluation`` (a5). The student copy of the course does not hold them.
 """
-from .runtime import Budget, budget, device, env_flag, rng, seed_everything
+from .runtime import Budget, autograding, budget, device, env_flag, rng, seed_everything
 from .data import (Digits, DataUnavailableError, batches, binarize, dynamic_binarize, load_mnist, loader,
                    shift_pixels)
 from .models import VAE, evaluate_nelbo
@@ -14,6 +14,6 @@ from .train import History, adversarial_step, fit, progress, train_adversarial, 
 
 __version__ = "0.1.0"
 
-__all__ = ["Budget", "budget", "device", "env_flag", "rng", "seed_everything", "Digits", "DataUnavailableError",
+__all__ = ["Budget", "autograding", "budget", "device", "env_flag", "rng", "seed_everything", "Digits", "DataUnavailableError",
            "batches", "binarize", "dynamic_binarize", "load_mnist", "loader", "shift_pixels", "VAE",
            "evaluate_nelbo", "History", "adversarial_step", "fit", "progress", "train_adversarial", "train_gan"]

@@ -83,6 +83,12 @@ class Budget:
         return f"budget: {self.name} ({self.reason})"
 
 
+def autograding() -> bool:
+    """True while nbgrader autogrades (``NBGRADER_EXECUTION=autograde``), not while a student validates: a notebook
+    can then skip work nothing is graded on (a second training run just to look at samples)."""
+    return os.environ.get("NBGRADER_EXECUTION", "").strip().lower() == "autograde"
+
+
 def budget() -> Budget:
     """Decide the budget from the environment (read at each call, so tests can change it)."""
     if env_flag("NBGRADER_EXECUTION"):  # nbgrader sets it to "validate" or "autograde"

@@ -81,3 +81,13 @@ def test_grading_always_runs_on_the_cpu(clean_env):
     assert runtime.device() == torch.device("meta")
     clean_env.setenv("NBGRADER_EXECUTION", "autograde")
     assert runtime.device() == torch.device("cpu"), "a grade must not depend on the grader's GPU"
+
+
+def test_autograding_is_autograde_only(monkeypatch):
+    from course_lib import autograding
+
+    for value, expected in (("autograde", True), ("validate", False), ("", False)):
+        monkeypatch.setenv("NBGRADER_EXECUTION", value)
+        assert autograding() is expected, value
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    assert autograding() is False
