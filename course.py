@@ -161,7 +161,8 @@ def cmd_check(args) -> int:
     for a in ids:
         say(f"running every visible test of assignments/{a}/{a}.ipynb (this executes the notebook)")
         t0 = time.time()
-        r = subprocess.run([str(PY), "-m", "nbgrader", "validate", f"{a}.ipynb"],
+        # Validate's default allows 30 s per cell; a training cell on a slow laptop can need more.
+        r = subprocess.run([str(PY), "-m", "nbgrader", "validate", f"{a}.ipynb", "--Execute.timeout=600"],
                            cwd=ROOT / "assignments" / a, env=course_env(), capture_output=True, text=True)
         out = r.stdout.strip()
         print(out, flush=True)

@@ -8,6 +8,10 @@ features mean little for 28x28 digits (and its weights are a download), so the c
 with ``FeatureNet``, a LeNet-style MNIST classifier whose weights ship in ``course_lib/weights``: numbers
 are comparable only between runs that use that same network, and only at the same sample sizes.
 
+``precision_recall`` separates the two things FID folds into one number: how many samples look real (precision)
+and how much of the real data the samples cover (recall), with the k-nearest-neighbour estimate of each set's
+support of Kynkäänniemi et al. (2019).
+
 ``python tools/train_feature_net.py`` (from the repository root) re-creates the weights.
 """
 from __future__ import annotations
@@ -235,6 +239,129 @@ def fid(samples, reference, net=None, batch_size: int = 500, device=None, verbos
     name = "LeNet" if isinstance(net, FeatureNet) else type(net).__name__
     (mu1, s1), (mu2, s2) = gaussian_stats(f1), gaussian_stats(f2)
     result = FIDResult(_frechet_sqrtm(mu1, s1, mu2, s2), len(f1), len(f2), f1.shape[1], name)
+    if verbose:
+        print(result)
+    return result
+
+
+# ---------------------------------------------------------------- precision and recall
+
+@dataclass
+class PRResult:
+    """Precision and recall of a sample set against a reference set, with the sizes and k they depend on.
+
+    Unpacks as ``precision, recall = result``."""
+
+    precision: float
+    recall: float
+    k: int
+    n_samples: int
+    n_reference: int
+    feature_dim: int
+    network: str = "LeNet"
+
+    def __iter__(self):
+        return iter((self.precision, self.recall))
+
+    def __str__(self) -> str:
+        return (f"precision {self.precision:.3f}, recall {self.recall:.3f} (k={self.k}; {self.n_samples:,} samples vs "
+                f"{self.n_reference:,} reference, {self.feature_dim}-D {self.network} features)")
+
+
+def _sq_dists(a: torch.Tensor, b: torch.Tensor):
+    """Squared distances (n, m) by one matrix product, and a bound (n, 1) on their round-off error."""
+    a2, b2 = a.pow(2).sum(1, keepdim=True), b.pow(2).sum(1)
+    bound = 1e-12 * (a2 + b2.max()) + 1e-300   # float64 round-off of |a|² + |b|² - 2 a.b is far below this
+    return (a @ b.T).mul_(-2.0).add_(a2).add_(b2).clamp_min_(0.0), bound
+
+
+def knn_radii(feats, k: int = 3, batch_size: int = 1024) -> torch.Tensor:
+    """Distance of every row of feats (N, d) to its k-th nearest *other* row: (N,) float64.
+
+    The row itself is left out by its index (not by its distance), so a duplicate of a row counts as a neighbour
+    at distance 0. These radii define Kynkäänniemi et al.'s estimate of the set's support: the union of the balls
+    B(x_i, radius_i). Candidates come from one matrix product per batch; the distances returned are recomputed
+    from differences, so they are exact to round-off (and exactly 0 between identical rows)."""
+    f = torch.as_tensor(_as_2d_float64(feats, "knn_radii"))
+    n = len(f)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
+        raise ValueError(f"knn_radii: k must be an integer with 1 <= k < N (the k-th nearest neighbour among the other "
+                         f"N - 1 points); got k={k!r} for N={n}")
+    k, spare = int(k), min(int(k) + 8, n - 1)   # a few spare candidates absorb round-off in the ranking
+    radii = torch.empty(n, dtype=torch.float64)
+    for i in range(0, n, batch_size):
+        rows = f[i:i + batch_size]
+        d2, _ = _sq_dists(rows, f)
+        own = torch.arange(i, i + len(rows))
+        d2[own - i, own] = float("inf")                      # leave each point out of its own neighbours
+        cand = d2.topk(spare, dim=1, largest=False).indices
+        exact = (rows.unsqueeze(1) - f[cand]).pow(2).sum(-1).sqrt()
+        radii[own] = exact.kthvalue(k, dim=1).values
+    return radii
+
+
+def _inside(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """(Nq,) bool: whether each query lies in at least one ball B(centre_j, radius_j), boundary included.
+
+    Pairs whose matrix-product distance is too close to the radius to decide are recomputed from differences."""
+    out = torch.empty(len(queries), dtype=torch.bool)
+    r2 = radii.pow(2)
+    for i in range(0, len(queries), batch_size):
+        q = queries[i:i + batch_size]
+        d2, bound = _sq_dists(q, centres)
+        hit = d2 < r2 - bound
+        unsure = (d2.sub_(r2).abs_() <= bound).nonzero()
+        for j in range(0, len(unsure), 65536):
+            qi, cj = unsure[j:j + 65536].unbind(1)
+            hit[qi, cj] = (q[qi] - centres[cj]).pow(2).sum(1).sqrt() <= radii[cj]
+        out[i:i + len(q)] = hit.any(1)
+    return out
+
+
+def precision_recall_from_features(sample_features, reference_features, k: int = 3,
+                                   batch_size: int = 1024) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al., 2019) of two feature sets (N, d) and (M, d).
+
+    Each set's support is estimated as the union of balls around its points, each ball's radius the distance
+    from its point to the point's k-th nearest neighbour in the same set (the point itself left out).
+    precision = the fraction of samples inside the reference's support (are the samples realistic?);
+    recall = the fraction of reference points inside the samples' support (is the real data covered?).
+    Both lie in [0, 1]; they depend on k and on both set sizes, so compare them at equal sizes and k. Read them
+    as a pair: a few outliers of the reference set have large balls, and these can hold samples that look like
+    nothing (Naeem et al., 2020), so precision alone can be high for noise; its recall is then near 0.
+    """
+    fs = torch.as_tensor(_as_2d_float64(sample_features, "precision_recall: samples"))
+    fr = torch.as_tensor(_as_2d_float64(reference_features, "precision_recall: reference"))
+    if fs.shape[1] != fr.shape[1]:
+        raise ValueError(f"precision_recall: samples and reference need features of the same dimension; got "
+                         f"{tuple(fs.shape)} and {tuple(fr.shape)}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"precision_recall: k must be a positive integer, got {k!r}")
+    if k >= min(len(fs), len(fr)):
+        raise ValueError(f"precision_recall: k must be smaller than both set sizes (the k-th nearest neighbour among "
+                         f"the other points of a set); got k={k} with {len(fs)} samples and {len(fr)} reference "
+                         "points")
+    precision = _inside(fs, fr, knn_radii(fr, k, batch_size), batch_size).double().mean().item()
+    recall = _inside(fr, fs, knn_radii(fs, k, batch_size), batch_size).double().mean().item()
+    return precision, recall
+
+
+def precision_recall(samples, reference, k: int = 3, net=None, batch_size: int = 500, device=None,
+                     verbose: bool = True) -> PRResult:
+    """Precision and recall (Kynkäänniemi et al., 2019) of images against reference images, on FeatureNet features.
+
+    samples, reference: images (N, 1, 28, 28) or (N, 784) in [0, 1], as for ``fid``; both sets go through
+    ``net`` (default: the shipped FeatureNet). For features you have already computed, call
+    ``precision_recall_from_features``. k = 3 is the paper's choice. Report the result with k and the sizes:
+    a larger k or more points give larger balls or denser sets, and so other values.
+    """
+    if net is None:
+        net = load_feature_net(device)
+    fs = _network_outputs(samples, net, "features", batch_size, device, "precision_recall(): samples")
+    fr = _network_outputs(reference, net, "features", batch_size, device, "precision_recall(): reference")
+    precision, recall = precision_recall_from_features(fs, fr, k)
+    name = "LeNet" if isinstance(net, FeatureNet) else type(net).__name__
+    result = PRResult(precision, recall, int(k), len(fs), len(fr), fs.shape[1], name)
     if verbose:
         print(result)
     return result

@@ -256,3 +256,83 @@ class MLPDiscriminator(nn.Module):
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f"MLPDiscriminator expects points of shape (N, {self.in_dim}); got {tuple(x.shape)}")
         return self.net(x).squeeze(1)
+
+
+# ---------------------------------------------------------------- many seeds at once
+
+class BatchedLinear(nn.Module):
+    """``members`` independent linear maps applied side by side: (members, N, in) -> (members, N, out).
+
+    One batched matrix product (``torch.baddbmm``) instead of a Python loop over models. Each member starts
+    like its own ``nn.Linear`` (weights and biases uniform in ±1/sqrt(in)), and gradients never mix.
+    """
+
+    def __init__(self, members: int, in_dim: int, out_dim: int):
+        super().__init__()
+        bound = 1.0 / math.sqrt(in_dim)
+        self.weight = nn.Parameter(torch.empty(members, in_dim, out_dim).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(members, 1, out_dim).uniform_(-bound, bound))
+
+    def forward(self, x):
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+def _members_mlp(members: int, dims, activation) -> nn.Sequential:
+    layers = []
+    for a, b in zip(dims[:-2], dims[1:-1]):
+        layers += [BatchedLinear(members, a, b), activation()]
+    return nn.Sequential(*layers, BatchedLinear(members, dims[-2], dims[-1]))
+
+
+def _split(x: torch.Tensor, members: int, width: int, who: str) -> torch.Tensor:
+    """Flat rows (members * N, width) -> (members, N, width): member m gets rows m*N ... (m+1)*N - 1."""
+    if x.dim() != 2 or x.shape[1] != width or x.shape[0] % members:
+        raise ValueError(f"{who}: expected rows of shape (members * N, {width}) with members = {members}, "
+                         f"got {tuple(x.shape)}")
+    return x.reshape(members, -1, width)
+
+
+class MLPGeneratorEnsemble(Generator):
+    """``members`` independent :class:`MLPGenerator`-shaped generators trained side by side (one per seed).
+
+    Takes and returns flat rows, so the course's loops use it unchanged: codes (members * N, z_dim) give
+    samples (members * N, out_dim), member m owning rows m*N ... (m+1)*N - 1. A loss that averages over all
+    rows is the average of the members' own losses; with Adam, whose steps do not depend on the loss's scale,
+    training the ensemble is training each member on its own (``per_member`` undoes the flattening).
+    """
+
+    def __init__(self, members: int, z_dim: int = 2, out_dim: int = 2, hidden: int = 128, depth: int = 3):
+        super().__init__()
+        self.members, self.z_dim, self.out_dim = members, z_dim, out_dim
+        self.net = _members_mlp(members, [z_dim] + [hidden] * depth + [out_dim], nn.ReLU)
+
+    def forward(self, z):
+        _check_codes(z, self.z_dim, type(self).__name__)
+        return self.net(_split(z, self.members, self.z_dim, type(self).__name__)).reshape(-1, self.out_dim)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, batch_size: int | None = None) -> torch.Tensor:
+        """n // members samples from each member, as flat rows (n, out_dim): member m's are rows m*n/members ...
+        ``per_member`` gives (members, n // members, out_dim). Evaluated in one pass, so no chunk of rows is ever
+        split across members in the wrong places (``batch_size`` is accepted and ignored)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1 or n % self.members:
+            raise ValueError(f"{type(self).__name__}.sample: expected a positive multiple of members = "
+                             f"{self.members} samples, got {n!r}")
+        return self(self.prior(n, generator).to(next(self.parameters()).device))
+
+    def per_member(self, x: torch.Tensor) -> torch.Tensor:
+        """Flat rows from this ensemble (members * N, d) -> (members, N, d)."""
+        return _split(x, self.members, x.shape[-1], "per_member")
+
+
+class MLPDiscriminatorEnsemble(nn.Module):
+    """``members`` independent :class:`MLPDiscriminator`-shaped discriminators: points (members * N, in_dim)
+    -> logits (members * N,), member m judging rows m*N ... (m+1)*N - 1 (the rows its generator made)."""
+
+    def __init__(self, members: int, in_dim: int = 2, hidden: int = 128, depth: int = 3):
+        super().__init__()
+        self.members, self.in_dim = members, in_dim
+        self.net = _members_mlp(members, [in_dim] + [hidden] * depth + [1], lambda: nn.LeakyReLU(0.2))
+
+    def forward(self, x):
+        return self.net(_split(x, self.members, self.in_dim, type(self).__name__)).reshape(-1)

@@ -89,23 +89,29 @@ def plot_gan_1d(target, samples=None, discriminator=None, ax=None, xlim=(-5.0, 5
 
     ``target`` has ``prob(x)`` (a ``course_lib.toy.Mixture1D``); ``discriminator`` maps (N, 1) to logits.
     The y-axis stops at ``ymax`` (default: the larger of 1.05 and 1.5 x the data density's peak), so a generator
-    squeezed onto a point does not flatten the other curves.
+    squeezed onto a point does not flatten the other curves; a histogram bar cut off there is labelled with its height.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 3))
     xs = torch.linspace(xlim[0], xlim[1], 400)
     ax.plot(xs.numpy(), target.prob(xs).numpy(), "k:", lw=2, label="data density")
+    top = ymax if ymax is not None else max(1.05, 1.5 * float(target.prob(xs).max()))
     if samples is not None:
         s = torch.as_tensor(samples).detach().float().cpu().reshape(-1).numpy()
-        ax.hist(s, bins=bins, range=xlim, density=True, histtype="stepfilled", color="tab:green", alpha=0.35,
-                label="generator samples")
+        heights, edges, _ = ax.hist(s, bins=bins, range=xlim, density=True, histtype="stepfilled", color="tab:green",
+                                    alpha=0.35, label="generator samples")
+        peak = int(heights.argmax())
+        if heights[peak] > top:   # say how tall the cut-off bar is rather than squash the other curves
+            ax.annotate(f"bar height {heights[peak]:.1f}", xy=((edges[peak] + edges[peak + 1]) / 2, top),
+                        xytext=(6, -14), textcoords="offset points", fontsize=7, color="tab:green",
+                        arrowprops={"arrowstyle": "-|>", "color": "tab:green", "lw": 0.8})
     if discriminator is not None:
         dev = next(discriminator.parameters()).device
         with torch.no_grad():
             d = torch.sigmoid(discriminator(xs.unsqueeze(1).to(dev))).cpu()
         ax.plot(xs.numpy(), d.numpy(), "--", color="tab:blue", label="D(x)")
     ax.set_xlim(*xlim)
-    ax.set_ylim(0, ymax if ymax is not None else max(1.05, 1.5 * float(target.prob(xs).max())))
+    ax.set_ylim(0, top)
     ax.set_xlabel("x")
     if title:
         ax.set_title(title, fontsize=10)

@@ -35,6 +35,14 @@ WRONG = {
     "no_zero_grad": (A1, [("train_vae", "            opt.zero_grad()\n", "")],
                      {"test_train_vae": 0},
                      ["zero the gradients"]),
+    # Starts from the VAE + GAN weights that lecture 4 ships (read from the file, around the switched-off module).
+    "loads_shipped_weights": (A1, [("train_vae", "    opt = torch.optim.Adam(model.parameters(), lr=lr)\n",
+                                    "    import pathlib\n"
+                                    "    shipped = pathlib.Path(course_lib.__file__).parent / \"weights\" / \"vaegan.pt\"\n"
+                                    "    model.load_state_dict(torch.load(shipped, weights_only=True))\n"
+                                    "    opt = torch.optim.Adam(model.parameters(), lr=lr)\n")],
+                              {"test_train_vae": 0},
+                              ["the course ships"]),
     # Every answer delegates to course_lib's reference: the tests switch it off, so nothing is earned.
     "uses_library": (A1, [
         ("reparameterize", "return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)",

@@ -295,3 +295,110 @@ def test_the_tool_and_the_reference_agree(net, digits):
     assert abs(got - want) <= 1e-6 * want, f"expected {want!r} from the reference route, got {got!r}"
     probs = metrics.class_probs(digits.test_x[:50], net)
     assert probs.shape == (50, 10) and torch.allclose(probs.sum(1), torch.ones(50, dtype=torch.float64))
+
+
+# ---------------------------------------------------------------- precision and recall (Kynkäänniemi et al., 2019)
+
+def _pr_brute(samples, reference, k):
+    """The definition, with full distance matrices: radius = k-th nearest other point of the same set."""
+    def radii(z):
+        d = torch.cdist(z, z, compute_mode="donot_use_mm_for_euclid_dist")
+        d.fill_diagonal_(float("inf"))
+        return d.sort(1).values[:, k - 1]
+
+    def share_inside(q, c):
+        d = torch.cdist(q, c, compute_mode="donot_use_mm_for_euclid_dist")
+        return (d <= radii(c)).any(1).double().mean().item()
+
+    return share_inside(samples, reference), share_inside(reference, samples)
+
+
+def _clusters(centres, per_cluster, std, g):
+    return torch.cat([c + std * torch.randn(per_cluster, len(c), generator=g, dtype=torch.float64) for c in centres])
+
+
+def test_precision_recall_identical_and_far_apart():
+    x = torch.randn(300, 16, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    same = metrics.precision_recall_from_features(x, x.clone())
+    assert same == (1.0, 1.0), f"expected precision and recall 1 for identical sets, got {same}"
+    far = metrics.precision_recall_from_features(x + 1000.0, x)
+    assert far == (0.0, 0.0), f"expected precision and recall 0 for sets far apart, got {far}"
+
+
+def test_precision_recall_half_the_modes():
+    """Samples from 5 of the reference's 10 well separated clusters: realistic (precision high), half covered."""
+    g = torch.Generator().manual_seed(1)
+    angles = torch.arange(10, dtype=torch.float64) * 2 * math.pi / 10
+    centres = 10 * torch.stack([angles.cos(), angles.sin()], 1)          # 10 modes, about 6 apart, std 0.3
+    reference = _clusters(centres, 50, 0.3, g)
+    samples = _clusters(centres[:5], 100, 0.3, g)                         # fresh draws from modes 0-4 only
+    precision, recall = metrics.precision_recall_from_features(samples, reference, k=3)
+    assert precision > 0.85, f"expected most samples inside the reference's support, got precision {precision:.3f}"
+    assert 0.4 < recall <= 0.5, f"expected recall about 1/2 (5 of 10 modes covered), got {recall:.3f}"
+    # and the other way round: a blurred copy of every mode (std 3x) covers everything but is mostly off-data
+    blurred = _clusters(centres, 50, 0.9, g)
+    precision_b, recall_b = metrics.precision_recall_from_features(blurred, reference, k=3)
+    assert precision_b < 0.6 < recall_b, f"expected low precision and high recall for blurred modes, got " \
+                                         f"{precision_b:.3f} and {recall_b:.3f}"
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_precision_recall_match_the_definition(k):
+    g = torch.Generator().manual_seed(k)
+    reference = torch.randn(230, 8, generator=g, dtype=torch.float64)
+    samples = 1.2 * torch.randn(170, 8, generator=g, dtype=torch.float64) + 0.3
+    got = metrics.precision_recall_from_features(samples, reference, k=k, batch_size=64)
+    want = _pr_brute(samples, reference, k)
+    assert got == want, f"k={k}: expected {want} from full distance matrices, got {got}"
+
+
+def test_knn_radius_leaves_the_point_itself_out():
+    pts = torch.tensor([[0.0], [1.0], [3.0], [3.0]], dtype=torch.float64)
+    r1 = metrics.knn_radii(pts, k=1).tolist()
+    assert r1 == [1.0, 1.0, 0.0, 0.0], f"expected the nearest *other* point (a duplicate counts, at 0), got {r1}"
+    r2 = metrics.knn_radii(pts, k=2).tolist()
+    assert r2 == [3.0, 2.0, 2.0, 2.0], f"expected the 2nd nearest other point, got {r2}"
+    # Ten images repeated: every radius is 0, so only exact copies fall inside that set's support.
+    x = torch.randn(40, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    precision, recall = metrics.precision_recall_from_features(x[:10].repeat(5, 1), x, k=3)
+    assert precision == 1.0 and recall == 10 / 40, f"expected (1, 10/40) for 10 repeated reference points, got " \
+                                                  f"{(precision, recall)}"
+
+
+def test_precision_recall_validation():
+    x = np.zeros((5, 3))
+    with pytest.raises(ValueError, match=r"k must be smaller than both set sizes.*k=5 with 5 samples and 8 reference"):
+        metrics.precision_recall_from_features(x, np.ones((8, 3)), k=5)
+    with pytest.raises(ValueError, match="k must be a positive integer, got 0"):
+        metrics.precision_recall_from_features(x, x, k=0)
+    with pytest.raises(ValueError, match="k must be a positive integer, got 2.5"):
+        metrics.precision_recall_from_features(x, x, k=2.5)
+    with pytest.raises(ValueError, match=r"same dimension; got \(5, 3\) and \(6, 4\)"):
+        metrics.precision_recall_from_features(x, np.ones((6, 4)))
+    with pytest.raises(ValueError, match="2-D array"):
+        metrics.precision_recall_from_features(np.zeros(5), x)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        metrics.precision_recall_from_features(np.full((5, 3), np.nan), x)
+    with pytest.raises(ValueError, match=r"1 <= k < N.*k=4 for N=4"):
+        metrics.knn_radii(np.ones((4, 2)), k=4)
+
+
+def test_precision_recall_of_digits(net, digits, capsys):
+    same = metrics.precision_recall(digits.test_x[:200], digits.test_x[:200], net=net)
+    line = capsys.readouterr().out.strip()
+    assert (same.precision, same.recall) == (1.0, 1.0), f"expected (1, 1) for identical images, got {same}"
+    assert line == str(same) and "k=3; 200 samples vs 200 reference, 64-D LeNet features" in line, line
+    precision, recall = metrics.precision_recall(digits.train_x[:500], digits.test_x, net=net, verbose=False)
+    assert precision > 0.6 and recall > 0.6, f"expected real training digits to score high on both, got " \
+                                             f"{precision:.3f}, {recall:.3f}"
+    flipped = metrics.precision_recall(digits.train_x[:500].flip(2), digits.test_x, net=net, verbose=False)
+    assert flipped.precision < precision - 0.1, (
+        f"expected upside-down digits to look less real than digits, got precision {flipped.precision:.3f} "
+        f"against {precision:.3f}")
+    # Noise: its features are alike, so its own balls are tiny and cover no digit. (Its precision is no test: its
+    # features fall in the middle of the digits' cloud, where a few atypical digits have large balls.)
+    noise = torch.rand(500, 784, generator=torch.Generator().manual_seed(0))
+    noisy = metrics.precision_recall(noise, digits.test_x, net=net, verbose=False)
+    assert noisy.recall == 0.0, f"expected noise to cover no real digit, got recall {noisy.recall:.3f}"
+    with pytest.raises(ValueError, match=r"pixel values in \[0, 1\]"):
+        metrics.precision_recall(noise * 2 - 1, digits.test_x, net=net)

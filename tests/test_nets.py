@@ -79,3 +79,43 @@ def test_sampling_contract(model):
     assert model.training == was, "sample() must not change the train/eval mode"
     with pytest.raises(ValueError, match="positive number of samples"):
         model.sample(0)
+
+
+def test_ensemble_members_are_independent_models():
+    """Member m of an ensemble computes what an MLP with member m's weights computes, and its gradients depend
+    only on its own rows: training the ensemble is training each member on its own."""
+    torch.manual_seed(0)
+    G, D = nets.MLPGeneratorEnsemble(3, hidden=16), nets.MLPDiscriminatorEnsemble(3, hidden=16)
+    z = torch.randn(3 * 5, 2)
+    out = G(z)
+    assert out.shape == (15, 2) and D(out).shape == (15,)
+    single = nets.MLPGenerator(hidden=16)
+    linears = [m for m in single.net if isinstance(m, torch.nn.Linear)]
+    batched = [m for m in G.net if isinstance(m, nets.BatchedLinear)]
+    with torch.no_grad():
+        for lin, bl in zip(linears, batched):
+            lin.weight.copy_(bl.weight[1].T)
+            lin.bias.copy_(bl.bias[1, 0])
+    assert torch.allclose(G.per_member(out)[1], single(z[5:10]), atol=1e-6)
+    D(G(z))[:5].sum().backward()       # a loss on member 0's rows only
+    assert all(float(p.grad[1:].abs().sum()) == 0 for p in G.parameters())
+    assert all(float(p.grad[0].abs().sum()) > 0 for p in G.parameters())
+
+
+def test_ensemble_rejects_rows_that_do_not_split():
+    with pytest.raises(ValueError, match=r"members \* N"):
+        nets.MLPGeneratorEnsemble(4)(torch.randn(10, 2))
+
+
+def test_ensemble_samples_stay_with_their_member():
+    """Sampling more rows than one chunk must not reassign rows between members."""
+    torch.manual_seed(0)
+    G = nets.MLPGeneratorEnsemble(4, hidden=8)
+    with torch.no_grad():
+        for m in range(4):   # member m outputs the constant m (zero weights in its last layer)
+            G.net[-1].weight[m].zero_()
+            G.net[-1].bias[m].fill_(float(m))
+    x = G.per_member(G.sample(4 * 700, torch.Generator().manual_seed(0)))
+    assert all(torch.equal(x[m], torch.full_like(x[m], float(m))) for m in range(4))
+    with pytest.raises(ValueError, match="multiple of members"):
+        G.sample(10)

@@ -1,0 +1,40 @@
+"""The generators that ship in course_lib/weights: they load, sample in range, and say where they came from."""
+import pytest
+import torch
+
+from course_lib import pretrained, rng
+from course_lib.models import VAE
+
+
+@pytest.mark.parametrize("name", pretrained.available())
+def test_shipped_model_loads_and_samples(name):
+    model = pretrained.load_pretrained(name)
+    info = pretrained.pretrained_info(name)
+    x = model.sample(16, rng(0))
+    assert x.shape == (16, 1, 28, 28) and 0 <= float(x.min()) and float(x.max()) <= 1
+    assert torch.equal(x, pretrained.load_pretrained(name).sample(16, rng(0))), "same seed, same samples"
+    assert model.training == (info["mode"] == "train")
+    for key in ("recipe", "seed", "data_source", "device", "train_seconds", "torch_version", "commit", "fid"):
+        assert key in info, f"{name}.json lacks {key!r}"
+    assert 0 < info["fid"] < 200
+
+
+def test_shipped_weights_stay_small():
+    total = sum((pretrained.WEIGHTS_DIR / f"{name}.pt").stat().st_size for name in pretrained.available())
+    assert total < 3_000_000, f"shipped generator weights take {total / 1e6:.1f} MB; keep them to a few MB"
+
+
+def test_vaegan_is_not_assignment_1s_starting_point():
+    """Assignment 1 trains VAE(z_dim=16, kind="conv") from seed 0 and rejects weights close to the shipped ones."""
+    torch.manual_seed(0)
+    start = torch.cat([p.flatten() for p in VAE(z_dim=16, kind="conv").parameters()])
+    shipped = torch.cat([p.flatten() for p in pretrained.load_pretrained("vaegan").parameters()])
+    assert float(torch.nn.functional.cosine_similarity(start, shipped, dim=0)) < 0.5
+
+
+def test_unknown_name_and_missing_file(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="expected one of"):
+        pretrained.load_pretrained("stylegan")
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="train_pretrained.py dcgan"):
+        pretrained.load_pretrained("dcgan")

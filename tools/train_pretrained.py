@@ -1,0 +1,183 @@
+"""Train the generators that ship in course_lib/weights (``course_lib.pretrained``), and record how.
+
+    python tools/train_pretrained.py [dcgan] [vaegan] [--steps-scale X] [--device cpu|cuda]
+
+``dcgan``: lecture 4's DCGAN (ConvGenerator / ConvDiscriminator, width 32, z of 64, non-saturating loss, Adam
+with beta1 = 0.5) for 6,000 steps of batch 128 at lr 5e-4. ``vaegan``: lecture 4's VAE + GAN (conv VAE, z of 16)
+pre-trained as a VAE for 4,000 steps of batch 64, then 2,000 steps with the adversarial term (lambda = 10).
+Both train on ``load_mnist()`` (full MNIST if present, else the 4,500 embedded digits); the DCGAN from seed 0,
+the VAE + GAN from seed 1 (assignment 1 trains the same VAE from seed 0 and checks its result is not these weights).
+
+Each writes ``<name>.pt`` (a float16 state dict) and ``<name>.json``: the recipe, data source, device, seconds,
+torch version, the commit it was made at, and its FID on the lecture's protocol (500 samples against the 500
+test digits, course FeatureNet), measured in both BatchNorm modes (eval mode is recorded as ``mode``, the one ``load_pretrained``
+returns, unless train mode is clearly better); the VAE + GAN also records its test NELBO on lecture 2's binarised
+test digits. A maintainer tool: it lives outside the course_lib package; run it from the repository root with
+the course's Python (``.venv/bin/python``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's course_lib, wherever it runs from
+
+from course_lib import batches, binarize, dynamic_binarize, evaluate_nelbo, load_mnist, rng  # noqa: E402
+from course_lib import seed_everything, train_adversarial, train_gan  # noqa: E402
+from course_lib import metrics as M  # noqa: E402
+from course_lib.nets import ConvDiscriminator, count_parameters  # noqa: E402
+from course_lib.pretrained import WEIGHTS_DIR, build  # noqa: E402
+
+RECIPES = {
+    "dcgan": {"steps": 6000, "batch_size": 128, "lr": 5e-4, "betas": [0.5, 0.999], "d_width": 32,
+              "loss": "non-saturating BCE", "seed": 0},
+    "vaegan": {"pre_steps": 4000, "ft_steps": 2000, "batch_size": 64, "vae_lr": 1e-3, "d_lr": 2e-4,
+               "betas_d": [0.5, 0.999], "d_width": 32, "lambda": 10.0,
+               "seed": 1},  # not seed 0: assignment 1 trains this architecture from seed 0 and compares
+}
+
+
+def bce(logits, target: float):
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def adam(module, lr, betas=(0.5, 0.999)):
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=tuple(betas))
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return head + ("+uncommitted changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def fid_both_modes(model, reference) -> dict:
+    """FID (n = 500 vs the 500 test digits) of samples drawn in eval and in train mode (BatchNorm statistics)."""
+    out = {}
+    for mode in ("eval", "train"):
+        model.train(mode == "train")
+        with torch.no_grad():
+            samples = model.sample(500, rng(1)).cpu()
+        out[mode] = round(M.fid(samples, reference, verbose=False).value, 2)
+    return out
+
+
+def train_dcgan(digits, dev, scale: float):
+    r = RECIPES["dcgan"]
+    steps = max(1, int(r["steps"] * scale))
+    seed_everything(r["seed"])
+    G, D = build("dcgan").to(dev), ConvDiscriminator(width=r["d_width"]).to(dev)
+
+    def d_loss(D, G, x, z):
+        return bce(D(x), 1.0) + bce(D(G(z).detach()), 0.0)
+
+    def g_loss(D, G, z):
+        return bce(D(G(z)), 1.0)
+
+    train_gan(G, D, digits.train_x, steps, adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"]), d_loss=d_loss,
+              g_loss=g_loss, batch_size=r["batch_size"], seed=r["seed"], desc="DCGAN (shipped)")
+    return G, {**r, "steps": steps}, {}
+
+
+def train_vaegan(digits, dev, scale: float):
+    r = RECIPES["vaegan"]
+    pre, ft = max(1, int(r["pre_steps"] * scale)), max(1, int(r["ft_steps"] * scale))
+    seed_everything(r["seed"])
+    stream = batches(digits.train_x, r["batch_size"], rng(r["seed"]), dev)
+    vae = build("vaegan").to(dev)
+    z_dim = vae.z_dim
+
+    def nelbo(x):
+        x = dynamic_binarize(x)
+        mu, logvar = vae.encoder(x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        rec = F.binary_cross_entropy_with_logits(vae.decoder(z), x, reduction="none").flatten(1).sum(1)
+        return (rec + 0.5 * (mu ** 2 + logvar.exp() - 1.0 - logvar).sum(1)).mean()
+
+    opt = torch.optim.Adam(vae.parameters(), lr=r["vae_lr"])
+    for _ in range(pre):
+        loss = nelbo(next(stream))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    D = ConvDiscriminator(width=r["d_width"]).to(dev)
+
+    def fakes(n=r["batch_size"]):
+        return torch.sigmoid(vae.decoder(torch.randn(n, z_dim, device=dev)))
+
+    def d_loss(x):
+        return bce(D(x), 1.0) + bce(D(fakes()), 0.0)
+
+    def g_loss(x):
+        adv, rec = bce(D(fakes()), 1.0), nelbo(x)
+        return rec + r["lambda"] * adv, {"nelbo": rec, "adv": adv}
+
+    train_adversarial(stream, d_loss, g_loss, adam(D, r["d_lr"], r["betas_d"]),
+                      torch.optim.Adam(vae.parameters(), lr=r["vae_lr"]), D, vae, ft, desc="VAE + GAN (shipped)")
+    extra = {"test_nelbo": round(evaluate_nelbo(vae.eval(), binarize(digits.test_x, seed=0).to(dev)), 2),
+             "test_nelbo_on": "lecture 2's 500 test digits, binarised once with seed 0"}
+    return vae, {**r, "pre_steps": pre, "ft_steps": ft}, extra
+
+
+TRAINERS = {"dcgan": train_dcgan, "vaegan": train_vaegan}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", default=sorted(TRAINERS), help="which models (default: all)")
+    ap.add_argument("--steps-scale", type=float, default=1.0, help="multiply every step count (a quick trial)")
+    ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    ap.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where the .pt and .json files go")
+    a = ap.parse_args(argv)
+    dev = torch.device(a.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    digits = load_mnist()
+    reference = digits.test_x[:500]
+    for name in a.names:
+        if name not in TRAINERS:
+            ap.error(f"unknown model {name!r}; expected some of {sorted(TRAINERS)}")
+        start = time.time()
+        model, recipe, extra = TRAINERS[name](digits, dev, a.steps_scale)
+        seconds = time.time() - start
+        model = model.cpu()
+        fids = fid_both_modes(model, reference)
+        # Eval mode (running BatchNorm statistics) unless train mode is clearly better: in eval mode a sample
+        # depends on its code alone, not on the batch it is drawn with, which latent arithmetic needs.
+        mode = "train" if fids["train"] < 0.9 * fids["eval"] else "eval"
+        a.out.mkdir(parents=True, exist_ok=True)
+        torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
+                   a.out / f"{name}.pt")
+        info = {
+            "name": name, "class": type(model).__name__, "parameters": count_parameters(model),
+            "recipe": recipe, "seed": recipe["seed"], "data_source": digits.source,
+            "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)",
+            "train_seconds": round(seconds, 1), "torch_version": torch.__version__, "commit": commit(),
+            "fid": fids[mode], "fid_by_mode": fids, "mode": mode,
+            "fid_protocol": "500 samples (course_lib.rng(1)) vs the first 500 test digits, course FeatureNet",
+            "stored_as": "float16 state dict", **extra,
+        }
+        # The FID of the stored (float16) weights, as a student will load them.
+        from course_lib.pretrained import load_pretrained  # noqa: E402  (reads the files just written)
+        if a.out == WEIGHTS_DIR:
+            (a.out / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+            shipped = load_pretrained(name)
+            info["fid"] = round(M.fid(shipped.sample(500, rng(1)), reference, verbose=False).value, 2)
+        (a.out / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+        print(f"{name}: {seconds:.0f} s on {info['device']}; FID {info['fid']} ({mode} mode; {fids}) -> {a.out / name}.pt")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
