@@ -213,16 +213,33 @@ class ConvGenerator(Generator):
 
 
 class ConvDiscriminator(nn.Module):
-    """images (N, 1, 28, 28) -> logits (N,): two stride-2 convolutions, LeakyReLU(0.2), BatchNorm after the
-    second, and a dense read-out (where DCGAN would use a 7x7 convolution). Weights start at N(0, 0.02)."""
+    """images (N, 1, 28, 28) -> logits (N,): two stride-2 convolutions, LeakyReLU(0.2), a normalisation after the
+    second, and a dense read-out (where DCGAN would use a 7x7 convolution). Weights start at N(0, 0.02).
 
-    def __init__(self, width: int = 64):
+    ``norm``: ``"batch"`` (BatchNorm, DCGAN's choice), ``"none"`` (a critic with a gradient penalty or clipped
+    weights: BatchNorm makes each example's output depend on the others in its batch, so a per-example gradient
+    norm means little), or ``"spectral"`` (no BatchNorm; every layer's weight divided by its largest singular
+    value with ``torch.nn.utils.parametrizations.spectral_norm``, so each layer is 1-Lipschitz).
+    """
+
+    NORMS = ("batch", "none", "spectral")
+
+    def __init__(self, width: int = 64, norm: str = "batch"):
         super().__init__()
+        if norm not in self.NORMS:
+            raise ValueError(f"ConvDiscriminator: norm must be one of {self.NORMS}, got {norm!r}")
+        self.norm = norm
+        batch = norm == "batch"
         self.net = nn.Sequential(
             nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=not batch),
+            *([nn.BatchNorm2d(2 * width)] if batch else []), nn.LeakyReLU(0.2, True),
             nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))
         self.apply(_normal_init)
+        if norm == "spectral":
+            for i, layer in enumerate(self.net):
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    self.net[i] = nn.utils.parametrizations.spectral_norm(layer)
 
     def forward(self, x):
         return self.net(as_images(x, type(self).__name__)).squeeze(1)

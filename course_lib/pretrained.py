@@ -30,6 +30,11 @@ TRAIN_COMMAND = "python tools/train_pretrained.py"
 ARCHITECTURES = {
     "dcgan": (ConvGenerator, {"z_dim": 64, "width": 32}),
     "vaegan": (VAE, {"z_dim": 16, "kind": "conv"}),
+    # lecture 5: the DCGAN's generator trained with other losses and constraints on the discriminator
+    "lsgan": (ConvGenerator, {"z_dim": 64, "width": 32}),
+    "sngan": (ConvGenerator, {"z_dim": 64, "width": 32}),
+    "wgan": (ConvGenerator, {"z_dim": 64, "width": 32}),
+    "wgangp": (ConvGenerator, {"z_dim": 64, "width": 32}),
 }
 
 

@@ -272,7 +272,7 @@ def train_adversarial(data: Iterable, d_loss: Callable, g_loss: Callable, opt_d,
 
 def train_gan(G, D, data, steps: int, opt_g, opt_d, *, d_loss: Callable, g_loss: Callable, batch_size: int = 64,
               k: int = 1, seed: int = 0, probe_every: int = 10, callback: Callable | None = None,
-              desc: str = "GAN") -> History:
+              after_d_step: Callable | None = None, desc: str = "GAN") -> History:
     """``steps`` rounds of k discriminator steps and one generator step of a GAN whose D returns logits, on
     :func:`train_adversarial`. The losses are the caller's: ``d_loss(D, G, x, z)`` and ``g_loss(D, G, z)``.
 
@@ -280,7 +280,8 @@ def train_gan(G, D, data, steps: int, opt_g, opt_d, *, d_loss: Callable, g_loss:
     (the toy distributions). Batches and codes come from one private RNG seeded with ``seed``. The history has
     ``d_loss`` and ``g_loss`` at every step and, every ``probe_every`` steps, the mean D(x) = sigmoid(logit) on a
     real and a generated batch (``d_real``, ``d_fake``; ``h.steps("d_real")`` gives their steps).
-    ``callback(step, G, D)`` runs after each step (steps count from 1).
+    ``callback(step, G, D)`` runs after each step (steps count from 1); ``after_d_step()`` after every
+    discriminator step (WGAN clips its critic's weights there).
     """
     dev = next(G.parameters()).device
     gen = torch.Generator().manual_seed(seed)
@@ -295,5 +296,5 @@ def train_gan(G, D, data, steps: int, opt_g, opt_d, *, d_loss: Callable, g_loss:
 
     return train_adversarial(
         stream, lambda x: d_loss(D, G, x, sample_z(len(x))), lambda x: g_loss(D, G, sample_z(len(x))), opt_d, opt_g,
-        D, G, steps, k=k, probe=probe, probe_every=probe_every, desc=desc,
+        D, G, steps, k=k, after_d_step=after_d_step, probe=probe, probe_every=probe_every, desc=desc,
         callback=None if callback is None else (lambda step: callback(step, G, D)))

@@ -42,6 +42,16 @@ RECIPES = {
     "vaegan": {"pre_steps": 4000, "ft_steps": 2000, "batch_size": 64, "vae_lr": 1e-3, "d_lr": 2e-4,
                "betas_d": [0.5, 0.999], "d_width": 32, "lambda": 10.0,
                "seed": 1},  # not seed 0: assignment 1 trains this architecture from seed 0 and compares
+    # Lecture 5's losses on the same players, at the DCGAN's budget of 6,000 discriminator (critic) updates of
+    # batch 128: with k = 5 critic steps per generator step, the WGANs get 1,200 generator steps.
+    "lsgan": {"steps": 6000, "k": 1, "batch_size": 128, "optimizer": "adam", "lr": 5e-4, "betas": [0.5, 0.999],
+              "d_width": 32, "d_norm": "batch", "loss": "least squares, a = 0, b = c = 1", "seed": 0},
+    "sngan": {"steps": 6000, "k": 1, "batch_size": 128, "optimizer": "adam", "lr": 5e-4, "betas": [0.5, 0.999],
+              "d_width": 32, "d_norm": "spectral", "loss": "non-saturating BCE", "seed": 0},
+    "wgan": {"steps": 1200, "k": 5, "batch_size": 128, "optimizer": "rmsprop", "lr": 5e-5, "clip": 0.01,
+             "d_width": 32, "d_norm": "none", "loss": "Wasserstein, weights clipped to [-c, c]", "seed": 0},
+    "wgangp": {"steps": 1200, "k": 5, "batch_size": 128, "optimizer": "adam", "lr": 2e-4, "betas": [0.5, 0.9],
+               "d_width": 32, "d_norm": "none", "lambda": 10.0, "loss": "Wasserstein + gradient penalty", "seed": 0},
 }
 
 
@@ -132,7 +142,37 @@ def train_vaegan(digits, dev, scale: float):
     return vae, {**r, "pre_steps": pre, "ft_steps": ft}, extra
 
 
-TRAINERS = {"dcgan": train_dcgan, "vaegan": train_vaegan}
+def train_variant(name):
+    """A trainer for one of lecture 5's GANs: ConvGenerator as the DCGAN's, a discriminator (critic) with the
+    recipe's normalisation, and the recipe's losses from course_lib.gan / course_lib.wasserstein."""
+    from course_lib import gan, wasserstein as W
+
+    def trainer(digits, dev, scale: float):
+        r = RECIPES[name]
+        steps = max(1, int(r["steps"] * scale))
+        seed_everything(r["seed"])
+        G, D = build(name).to(dev), ConvDiscriminator(width=r["d_width"], norm=r["d_norm"]).to(dev)
+        losses = {"lsgan": (W.discriminator_loss_lsgan, W.generator_loss_lsgan),
+                  "sngan": (gan.discriminator_loss, gan.generator_loss_nonsaturating),
+                  "wgan": (W.critic_loss, W.generator_loss),
+                  "wgangp": (lambda D, G, x, z: W.critic_loss_gp(D, G, x, z, lam=r["lambda"]), W.generator_loss)}
+        d_loss, g_loss = losses[name]
+        if r["optimizer"] == "rmsprop":
+            opt_g, opt_d = (torch.optim.RMSprop(m.parameters(), lr=r["lr"]) for m in (G, D))
+        else:
+            opt_g, opt_d = adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"])
+        clip = (lambda: W.clip_weights_(D, r["clip"])) if "clip" in r else None
+        if clip:
+            clip()
+        train_gan(G, D, digits.train_x, steps, opt_g, opt_d, d_loss=d_loss, g_loss=g_loss, k=r["k"],
+                  batch_size=r["batch_size"], seed=r["seed"], after_d_step=clip, desc=f"{name} (shipped)")
+        return G, {**r, "steps": steps}, {}
+
+    return trainer
+
+
+TRAINERS = {"dcgan": train_dcgan, "vaegan": train_vaegan, **{n: train_variant(n) for n in ("lsgan", "sngan", "wgan",
+                                                                                          "wgangp")}}
 
 
 def main(argv=None) -> int:
