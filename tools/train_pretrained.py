@@ -152,10 +152,20 @@ def train_variant(name):
         steps = max(1, int(r["steps"] * scale))
         seed_everything(r["seed"])
         G, D = build(name).to(dev), ConvDiscriminator(width=r["d_width"], norm=r["d_norm"]).to(dev)
+        lam = r.get("lambda", 0.0)
+
+        def wgan_critic(D, G, x, z):
+            # the critic's loss and, logged beside it, its estimate of W1 (the loss without the penalty, negated)
+            fake = G(z).detach()
+            estimate = D(x).mean() - D(fake).mean()
+            if not lam:
+                return -estimate, {"w_estimate": estimate}
+            penalty = W.gradient_penalty(D, x, fake, torch.rand(len(x), device=x.device))
+            return -estimate + lam * penalty, {"w_estimate": estimate, "penalty": penalty}
+
         losses = {"lsgan": (W.discriminator_loss_lsgan, W.generator_loss_lsgan),
                   "sngan": (gan.discriminator_loss, gan.generator_loss_nonsaturating),
-                  "wgan": (W.critic_loss, W.generator_loss),
-                  "wgangp": (lambda D, G, x, z: W.critic_loss_gp(D, G, x, z, lam=r["lambda"]), W.generator_loss)}
+                  "wgan": (wgan_critic, W.generator_loss), "wgangp": (wgan_critic, W.generator_loss)}
         d_loss, g_loss = losses[name]
         if r["optimizer"] == "rmsprop":
             opt_g, opt_d = (torch.optim.RMSprop(m.parameters(), lr=r["lr"]) for m in (G, D))
@@ -164,9 +174,29 @@ def train_variant(name):
         clip = (lambda: W.clip_weights_(D, r["clip"])) if "clip" in r else None
         if clip:
             clip()
-        train_gan(G, D, digits.train_x, steps, opt_g, opt_d, d_loss=d_loss, g_loss=g_loss, k=r["k"],
-                  batch_size=r["batch_size"], seed=r["seed"], after_d_step=clip, desc=f"{name} (shipped)")
-        return G, {**r, "steps": steps}, {}
+        # A trace for lecture 5: FID (n = 500, eval mode) at 20 checkpoints; the losses are averaged between them.
+        every, fids = max(1, steps // 20), {}
+        reference = digits.test_x[:500]
+
+        def checkpoint(step, G, D):
+            if step % every == 0 or step == steps:
+                G.eval()
+                fids[step] = round(M.fid(G.sample(500, rng(1)).cpu(), reference, verbose=False).value, 2)
+                G.train()
+
+        h = train_gan(G, D, digits.train_x, steps, opt_g, opt_d, d_loss=d_loss, g_loss=g_loss, k=r["k"],
+                      batch_size=r["batch_size"], seed=r["seed"], after_d_step=clip, callback=checkpoint,
+                      desc=f"{name} (shipped)")
+        trace = {"step": list(fids), "fid": list(fids.values())}
+        for key in ("d_loss", "g_loss", "w_estimate"):
+            if key in h:
+                vals, at = h[key], h.steps(key)
+                trace[key] = [round(sum(v for v, t in zip(vals, at) if s - every < t <= s) /
+                                    max(1, sum(1 for t in at if s - every < t <= s)), 5) for s in fids]
+        return G, {**r, "steps": steps}, {"trace": trace, "trace_note": "FID every steps/20 generator steps "
+                                          "(eval mode, n = 500 vs the 500 test digits); losses are means over the "
+                                          "steps since the previous checkpoint (d_loss: the last critic step of "
+                                          "each round)"}
 
     return trainer
 
