@@ -4,7 +4,7 @@ Tools students use (never switched off by grading): ``runtime`` (device, seed, b
 (networks and GAN players), ``models`` (the VAE), ``train`` (``fit``, the adversarial step and loop, the GAN
 recipe ``train_gan``, ``History``), ``metrics``, ``plot``, ``toy``. One module per model family holds only the
 reference versions of what an assignment grades, and is what grading switches off: ``vae`` (a1), ``gan`` (a3),
-``evaluation`` (a5). The student copy of the course does not hold them.
+``wasserstein`` (a4), ``evaluation`` (a5). The student copy of the course does not hold them.
 """
 from .runtime import Budget, autograding, budget, device, env_flag, rng, seed_everything
 from .data import (Digits, DataUnavailableError, batches, binarize, dynamic_binarize, load_mnist, loader,

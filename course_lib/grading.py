@@ -7,8 +7,9 @@ then fails with a message saying so.
 
 What is switched off is a model family's module (``course_lib.vae``, ``course_lib.gan``, ...), which holds only
 reference answers, plus, in a test of a part that a tool would answer (``course_lib.fit`` for "write the
-training loop", ``course_lib.train.adversarial_step`` for "write the alternating step"), that one tool. Tools
-an assignment tells students to use are never switched off.
+training loop", ``course_lib.train.adversarial_step`` for "write the alternating step"), that one tool, or a
+library function that answers the part outright (``scipy.stats.wasserstein_distance`` for "write the 1-D W1").
+Tools an assignment tells students to use are never switched off.
 """
 from __future__ import annotations
 
@@ -241,10 +242,14 @@ _MISSING = object()
 
 
 def _blocked_code(qualname: str) -> types.CodeType:
+    if qualname.startswith("course_lib."):
+        why = (f"{qualname} from course_lib was called while grading your code. This part asks you to implement it "
+               "yourself, without course_lib's version.")
+    else:   # a library function that would answer the part (scipy.stats.wasserstein_distance for a W1)
+        why = (f"{qualname} was called while grading your code. This part asks you to implement it yourself, "
+               "without calling it.")
     src = (f"def blocked(*args, **kwargs):\n"
-           f"    raise __import__('course_lib.grading', fromlist=['x']).ReferenceUsed(\n"
-           f"        {qualname!r} + ' from course_lib was called while grading your code. '\n"
-           f"        'This part asks you to implement it yourself, without course_lib\\'s version.')\n")
+           f"    raise __import__('course_lib.grading', fromlist=['x']).ReferenceUsed({why!r})\n")
     ns: dict = {}
     exec(compile(src, f"<blocked {qualname}>", "exec"), ns)
     return ns["blocked"].__code__

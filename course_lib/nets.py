@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -353,3 +354,43 @@ class MLPDiscriminatorEnsemble(nn.Module):
 
     def forward(self, x):
         return self.net(_split(x, self.members, self.in_dim, type(self).__name__)).reshape(-1)
+
+
+class _MemberSpectralNorm(nn.Module):
+    """A parametrization of a :class:`BatchedLinear` weight (members, in, out): each member's matrix divided by its
+    largest singular value, estimated by one step of power iteration per forward pass in training mode (the
+    vectors u, v persist between steps, as in ``torch.nn.utils.parametrizations.spectral_norm``)."""
+
+    def __init__(self, weight: torch.Tensor, eps: float = 1e-12):
+        super().__init__()
+        members, rows, cols = weight.shape
+        g = torch.Generator().manual_seed(0)
+        self.eps = eps
+        self.register_buffer("u", F.normalize(torch.randn(members, rows, generator=g), dim=1, eps=eps))
+        self.register_buffer("v", F.normalize(torch.randn(members, cols, generator=g), dim=1, eps=eps))
+        with torch.no_grad():
+            for _ in range(15):   # start from converged vectors, as torch does
+                self._power_step(weight)
+
+    def _power_step(self, w):
+        self.v.copy_(F.normalize(torch.bmm(w.transpose(1, 2), self.u.unsqueeze(2)).squeeze(2), dim=1, eps=self.eps))
+        self.u.copy_(F.normalize(torch.bmm(w, self.v.unsqueeze(2)).squeeze(2), dim=1, eps=self.eps))
+
+    def forward(self, w):
+        if self.training:
+            with torch.no_grad():
+                self._power_step(w)
+        # clones: the next forward pass updates u and v in place, and this pass's backward still needs them
+        sigma = torch.einsum("mi,mij,mj->m", self.u.clone(), w, self.v.clone())
+        return w / sigma.view(-1, 1, 1)
+
+
+def spectral_norm_members(module: nn.Module) -> nn.Module:
+    """Spectral normalisation for every :class:`BatchedLinear` in ``module`` (an ensemble), member by member:
+    what ``torch.nn.utils.parametrizations.spectral_norm`` does to one ``nn.Linear``. Returns the module."""
+    from torch.nn.utils import parametrize
+
+    for layer in module.modules():
+        if isinstance(layer, BatchedLinear):
+            parametrize.register_parametrization(layer, "weight", _MemberSpectralNorm(layer.weight.detach()))
+    return module

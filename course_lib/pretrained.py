@@ -5,6 +5,7 @@ student sees what the same recipe reaches with more training:
 
     G = load_pretrained("dcgan")     # ConvGenerator(z_dim=64, width=32): the DCGAN of lecture 4
     vg = load_pretrained("vaegan")   # VAE(z_dim=16, kind="conv") fine-tuned with a discriminator (lecture 4)
+    load_pretrained("wgangp")        # lecture 5: the same generator trained as a WGAN-GP (also "lsgan", "sngan", "wgan")
     pretrained_info("dcgan")         # the recipe, data, device, seconds, torch version and measured FID
 
 Each model is a float16 state dict in ``course_lib/weights/<name>.pt`` (half the bytes; loaded back as float32)

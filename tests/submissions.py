@@ -361,6 +361,267 @@ WRONG.update({
 })
 
 
+A4 = "a4_wasserstein"
+
+WRONG.update({
+    # The JS divergence in bits: log2(2) = 1 instead of log 2 nats.
+    "lines_js_bits": (A4, [("parallel_lines", "\"js\": math.log(2.0)", "\"js\": math.log2(2.0)")],
+                      {"test_parallel_lines": 0},
+                      ["bits instead of nats"]),
+    # An infinite KL written as a big number.
+    "lines_finite_kl": (A4, [("parallel_lines", "\"kl\": math.inf, \"kl_reverse\": math.inf",
+                              "\"kl\": 1e10, \"kl_reverse\": 1e10")],
+                        {"test_parallel_lines": 0},
+                        ["a large finite number is not infinity"]),
+    # No special case at theta = 0: the distances of disjoint segments for two equal distributions.
+    "lines_no_zero_case": (A4, [("parallel_lines",
+                                 "    if t == 0.0:\n"
+                                 "        return {\"tv\": 0.0, \"kl\": 0.0, \"kl_reverse\": 0.0, \"js\": 0.0, \"w1\": 0.0}\n",
+                                 "")],
+                           {"test_parallel_lines": 0},
+                           ["at theta = 0 the two distributions are the same"]),
+    # Unequal sizes handled by dropping the largest points of the bigger sample.
+    "w1_truncates": (A4, [("w1_1d", "    ts = torch.sort(torch.cat([xs, ys])).values\n",
+                           "    k = min(len(xs), len(ys))\n"
+                           "    return (xs[:k] - ys[:k]).abs().mean()\n"
+                           "    ts = torch.sort(torch.cat([xs, ys])).values\n")],
+                     {"test_w1_1d": 0},
+                     ["truncated to the shorter one"]),
+    # The root mean square of the sorted differences: W2, not W1.
+    "w1_is_w2": (A4, [("w1_1d", "    ts = torch.sort(torch.cat([xs, ys])).values\n",
+                       "    if len(xs) == len(ys):\n"
+                       "        return ((xs - ys) ** 2).mean().sqrt()\n"
+                       "    ts = torch.sort(torch.cat([xs, ys])).values\n")],
+                 {"test_w1_1d": 0},
+                 ["which is W2"]),
+    # SciPy's W1, which the test compares with: switched off while the student's function runs.
+    "w1_uses_scipy": (A4, [("w1_1d", "    xs = torch.sort(torch.as_tensor(x, dtype=torch.float64).reshape(-1)).values\n",
+                            "    a = torch.as_tensor(x, dtype=torch.float64).reshape(-1).numpy()\n"
+                            "    b = torch.as_tensor(y, dtype=torch.float64).reshape(-1).numpy()\n"
+                            "    return torch.tensor(scipy.stats.wasserstein_distance(a, b), dtype=torch.float64)\n"
+                            "    xs = torch.sort(torch.as_tensor(x, dtype=torch.float64).reshape(-1)).values\n")],
+                      {"test_w1_1d": 0},
+                      ["implement it yourself, without calling it"]),
+    # The critic's loss with the sign of a W1 estimate: the critic would minimise its own estimate.
+    "critic_loss_sign": (A4, [("wgan_losses", "return critic(G(z).detach()).mean() - critic(x).mean()",
+                               "return critic(x).mean() - critic(G(z).detach()).mean()")],
+                         {"test_wgan_losses": 0},
+                         ["the sign is flipped"]),
+    # G(z) not detached in the critic's loss: its backward pass trains the generator too.
+    "critic_loss_no_detach": (A4, [("wgan_losses", "return critic(G(z).detach()).mean() - critic(x).mean()",
+                                    "return critic(G(z)).mean() - critic(x).mean()")],
+                              {"test_wgan_losses": 0},
+                              ["the gradient reached the generator: detach G(z)"]),
+    # Only the weights clipped, as if biases were not parameters.
+    "clip_only_weights": (A4, [("clip_weights_", "        for p in critic.parameters():\n            p.clamp_(-c, c)",
+                                "        for name, p in critic.named_parameters():\n"
+                                "            if name.endswith(\"weight\"):\n"
+                                "                p.clamp_(-c, c)")],
+                          {"test_clip_weights_": 0},
+                          ["biases are parameters too"]),
+    # The gradients clipped instead of the weights.
+    "clip_gradients": (A4, [("clip_weights_", "    with torch.no_grad():\n        for p in critic.parameters():\n"
+                                              "            p.clamp_(-c, c)",
+                             "    torch.nn.utils.clip_grad_value_(critic.parameters(), c)")],
+                       {"test_clip_weights_": 0},
+                       ["you clipped the gradients, not the weights"]),
+    # Clipped copies put in the parameters' places: the optimizer keeps training the old, unclipped tensors.
+    "clip_new_parameters": (A4, [("clip_weights_",
+                                  "    with torch.no_grad():\n        for p in critic.parameters():\n"
+                                  "            p.clamp_(-c, c)",
+                                  "    for name, p in list(critic.named_parameters()):\n"
+                                  "        *path, leaf = name.split(\".\")\n"
+                                  "        owner = critic.get_submodule(\".\".join(path))\n"
+                                  "        setattr(owner, leaf, nn.Parameter(p.detach().clamp(-c, c)))")],
+                            {"test_clip_weights_": 0},
+                            ["no longer the Parameter objects the optimizer holds"]),
+    # No create_graph: the penalty's value is right, but it cannot train the critic.
+    "gp_no_create_graph": (A4, [("gradient_penalty", "x_hat, create_graph=True)", "x_hat)")],
+                           {"test_gradient_penalty": 0},
+                           ["create_graph=True"]),
+    # One norm over the whole batch's gradient.
+    "gp_batch_norm": (A4, [("gradient_penalty", "norms = grad.reshape(len(grad), -1).norm(dim=1)", "norms = grad.norm()")],
+                      {"test_gradient_penalty": 0},
+                      ["one norm over the whole batch"]),
+    # The interpolate with eps on the generated side.
+    "gp_eps_swapped": (A4, [("gradient_penalty", "x_hat = eps * real + (1 - eps) * fake",
+                             "x_hat = eps * fake + (1 - eps) * real")],
+                       {"test_gradient_penalty": 0},
+                       ["eps is on the wrong side"]),
+    # eps of shape (N,) used as it is: it broadcasts along the last dimension, not over each example.
+    "gp_eps_not_reshaped": (A4, [("gradient_penalty", "eps = eps.reshape(-1, *([1] * (real.dim() - 1))).to(real)",
+                                  "eps = eps.to(real)")],
+                            {"test_gradient_penalty": 0},
+                            ["reshape it to (N, 1, ..., 1)"]),
+    # sigma from the old u.
+    "power_sigma_old_u": (A4, [("power_iteration_step", "return u_new @ W2 @ v, u_new, v", "return u @ W2 @ v, u_new, v")],
+                          {"test_power_iteration_step": 0},
+                          ["with the old u"]),
+    # A convolution's weight used as it is, without viewing it as a matrix.
+    "power_no_reshape": (A4, [("power_iteration_step", "W2 = W.reshape(W.shape[0], -1)", "W2 = W")],
+                         {"test_power_iteration_step": 0},
+                         ["View W as a matrix first"]),
+    # u and v computed with autograd on: the gradient of sigma also flows through them.
+    "power_grad_through_uv": (A4, [("power_iteration_step",
+                                    "    with torch.no_grad():\n"
+                                    "        v = F.normalize(W2.t() @ u, dim=0, eps=1e-12)\n"
+                                    "        u_new = F.normalize(W2 @ v, dim=0, eps=1e-12)",
+                                    "    v = F.normalize(W2.t() @ u, dim=0, eps=1e-12)\n"
+                                    "    u_new = F.normalize(W2 @ v, dim=0, eps=1e-12)")],
+                              {"test_power_iteration_step": 0},
+                              ["u_new and v carry gradients"]),
+    # The LSGAN discriminator pushes real data to a and generated data to b.
+    "lsgan_swapped_targets": (A4, [("lsgan_losses", "0.5 * ((D(x) - b) ** 2).mean() + 0.5 * ((D(G(z).detach()) - a) ** 2).mean()",
+                                    "0.5 * ((D(x) - a) ** 2).mean() + 0.5 * ((D(G(z).detach()) - b) ** 2).mean()")],
+                              {"test_lsgan_losses": 0},
+                              ["the targets are swapped"]),
+    # Squared errors without the factors 1/2.
+    "lsgan_no_half": (A4, [("lsgan_losses", "return 0.5 * ((D(G(z)) - c) ** 2).mean()", "return ((D(G(z)) - c) ** 2).mean()"),
+                           ("lsgan_losses", "0.5 * ((D(x) - b) ** 2).mean() + 0.5 * ((D(G(z).detach()) - a) ** 2).mean()",
+                            "((D(x) - b) ** 2).mean() + ((D(G(z).detach()) - a) ** 2).mean()")],
+                      {"test_lsgan_losses": 0},
+                      ["the factors 1/2 are missing"]),
+    # WGAN-GP without its penalty (lambda = 0): the critic's slope explodes and no mode is found.
+    "wgan_gp_no_penalty": (A4, [("train_wgan_gp", "    lam = 1.0\n", "    lam = 0.0\n")],
+                           {"test_train_wgan_gp": 0},
+                           ["as if the penalty were missing"]),
+    # A seventh of the training (100 rounds): the samples are still a blur between the modes.
+    "wgan_gp_too_brief": (A4, [("train_wgan_gp", "data, 700, opt_g, opt_d", "data, 100, opt_g, opt_d")],
+                          {"test_train_wgan_gp": 0},
+                          ["at least 6 of 8 modes covered"]),
+    # Every answer delegates to course_lib.wasserstein: switched off while grading, so nothing is earned.
+    "a4_uses_library": (A4, [
+        ("parallel_lines", "    t = float(theta)\n", "    return course_lib.wasserstein.parallel_lines(theta)\n"),
+        ("w1_1d", "    xs = torch.sort(", "    return course_lib.wasserstein.w1_1d(x, y)\n    xs = torch.sort("),
+        ("wgan_losses", "    return critic(G(z).detach()).mean() - critic(x).mean()",
+         "    return course_lib.wasserstein.critic_loss(critic, G, x, z)"),
+        ("wgan_losses", "    return -critic(G(z)).mean()", "    return course_lib.wasserstein.generator_loss(critic, G, z)"),
+        ("clip_weights_", "    with torch.no_grad():\n", "    return course_lib.wasserstein.clip_weights_(critic, c)\n"
+                                                         "    with torch.no_grad():\n"),
+        ("gradient_penalty", "    eps = eps.reshape(", "    return course_lib.wasserstein.gradient_penalty(critic, real, fake, eps)\n"
+                                                       "    eps = eps.reshape("),
+        ("power_iteration_step", "    W2 = W.reshape(", "    return course_lib.wasserstein.power_iteration_step(W, u)\n"
+                                                       "    W2 = W.reshape("),
+        ("lsgan_losses", "    return 0.5 * ((D(x) - b) ** 2)",
+         "    return course_lib.wasserstein.discriminator_loss_lsgan(D, G, x, z, a, b)\n    return 0.5 * ((D(x) - b) ** 2)"),
+        ("lsgan_losses", "    return 0.5 * ((D(G(z)) - c) ** 2).mean()",
+         "    return course_lib.wasserstein.generator_loss_lsgan(D, G, z, c)"),
+        ("train_wgan_gp", "d_loss=critic_loss_gp,", "d_loss=course_lib.wasserstein.critic_loss_gp,"),
+    ], {"test_parallel_lines": 0, "test_w1_1d": 0, "test_wgan_losses": 0, "test_clip_weights_": 0,
+        "test_gradient_penalty": 0, "test_power_iteration_step": 0, "test_lsgan_losses": 0, "test_train_wgan_gp": 0},
+        ["implement it yourself"]),
+    # Not mistakes: correct answers written another way, which must earn full marks. W1 from the quantile
+    # functions in NumPy; the penalty with grad_outputs and torch.linalg.vector_norm on a flattened view; clipping
+    # through .data; the power iteration with detach() and explicit norms; LSGAN with F.mse_loss.
+    "a4_written_differently": (A4, [
+        ("parallel_lines",
+         "    t = float(theta)\n"
+         "    if t == 0.0:\n"
+         "        return {\"tv\": 0.0, \"kl\": 0.0, \"kl_reverse\": 0.0, \"js\": 0.0, \"w1\": 0.0}\n"
+         "    return {\"tv\": 1.0, \"kl\": math.inf, \"kl_reverse\": math.inf, \"js\": math.log(2.0), \"w1\": abs(t)}",
+         "    distance = abs(float(theta))\n"
+         "    apart = distance > 0\n"
+         "    return dict(tv=float(apart), kl=float(\"inf\") if apart else 0.0, kl_reverse=float(\"inf\") if apart else 0.0,\n"
+         "                js=math.log(2) if apart else 0.0, w1=distance)"),
+        ("w1_1d",
+         "    xs = torch.sort(torch.as_tensor(x, dtype=torch.float64).reshape(-1)).values\n"
+         "    ys = torch.sort(torch.as_tensor(y, dtype=torch.float64).reshape(-1)).values\n"
+         "    ts = torch.sort(torch.cat([xs, ys])).values\n"
+         "    left, widths = ts[:-1], ts[1:] - ts[:-1]\n"
+         "    fx = torch.searchsorted(xs, left, right=True).double() / len(xs)\n"
+         "    fy = torch.searchsorted(ys, left, right=True).double() / len(ys)\n"
+         "    return ((fx - fy).abs() * widths).sum()",
+         "    a = np.sort(torch.as_tensor(x).detach().double().cpu().numpy().ravel())\n"
+         "    b = np.sort(torch.as_tensor(y).detach().double().cpu().numpy().ravel())\n"
+         "    n, m = len(a), len(b)\n"
+         "    # W1 = integral over q in (0, 1) of |F^-1(q) - G^-1(q)|: both quantile functions are constant between\n"
+         "    # consecutive levels i/n and j/m, so evaluate them at each interval's midpoint.\n"
+         "    levels = np.union1d(np.arange(1, n + 1) / n, np.arange(1, m + 1) / m)\n"
+         "    lower = np.concatenate([[0.0], levels[:-1]])\n"
+         "    mid = (lower + levels) / 2\n"
+         "    qa = a[np.minimum((mid * n).astype(int), n - 1)]\n"
+         "    qb = b[np.minimum((mid * m).astype(int), m - 1)]\n"
+         "    return torch.tensor(np.sum((levels - lower) * np.abs(qa - qb)), dtype=torch.float64)"),
+        ("wgan_losses", "    return critic(G(z).detach()).mean() - critic(x).mean()",
+         "    with torch.no_grad():\n        generated = G(z)\n    return torch.mean(critic(generated)) - torch.mean(critic(x))"),
+        ("wgan_losses", "    return -critic(G(z)).mean()", "    scores = critic(G(z))\n    return -scores.sum() / len(scores)"),
+        ("clip_weights_", "    with torch.no_grad():\n        for p in critic.parameters():\n            p.clamp_(-c, c)",
+         "    for p in critic.parameters():\n        p.data.clamp_(min=-c, max=c)"),
+        ("gradient_penalty",
+         "    eps = eps.reshape(-1, *([1] * (real.dim() - 1))).to(real)\n"
+         "    x_hat = eps * real + (1 - eps) * fake\n"
+         "    if not x_hat.requires_grad:\n"
+         "        x_hat.requires_grad_(True)\n"
+         "    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)\n"
+         "    norms = grad.reshape(len(grad), -1).norm(dim=1)\n"
+         "    return ((norms - 1) ** 2).mean()",
+         "    alpha = eps.view(-1, *([1] * (real.ndim - 1))).type_as(real)\n"
+         "    interpolates = alpha * real + (1 - alpha) * fake\n"
+         "    if not interpolates.requires_grad:\n"
+         "        interpolates = interpolates.requires_grad_()\n"
+         "    scores = critic(interpolates)\n"
+         "    grads = torch.autograd.grad(outputs=scores, inputs=interpolates, grad_outputs=torch.ones_like(scores),\n"
+         "                                create_graph=True, retain_graph=True)[0]\n"
+         "    slopes = torch.linalg.vector_norm(grads.flatten(start_dim=1), ord=2, dim=1)\n"
+         "    return torch.mean((slopes - 1.0) ** 2)"),
+        ("power_iteration_step",
+         "    W2 = W.reshape(W.shape[0], -1)\n"
+         "    with torch.no_grad():\n"
+         "        v = F.normalize(W2.t() @ u, dim=0, eps=1e-12)\n"
+         "        u_new = F.normalize(W2 @ v, dim=0, eps=1e-12)\n"
+         "    return u_new @ W2 @ v, u_new, v",
+         "    W_mat = W.flatten(1)\n"
+         "    fixed = W_mat.detach()\n"
+         "    v = fixed.T @ u\n"
+         "    v = v / v.norm().clamp_min(1e-12)\n"
+         "    u_new = fixed @ v\n"
+         "    u_new = u_new / u_new.norm().clamp_min(1e-12)\n"
+         "    return torch.dot(u_new, W_mat @ v), u_new, v"),
+        ("lsgan_losses", "    return 0.5 * ((D(x) - b) ** 2).mean() + 0.5 * ((D(G(z).detach()) - a) ** 2).mean()",
+         "    real, fake = D(x), D(G(z).detach())\n"
+         "    return 0.5 * F.mse_loss(real, torch.full_like(real, b)) + 0.5 * F.mse_loss(fake, torch.full_like(fake, a))"),
+        ("lsgan_losses", "    return 0.5 * ((D(G(z)) - c) ** 2).mean()",
+         "    scores = D(G(z))\n    return F.mse_loss(scores, torch.full_like(scores, c)) / 2"),
+    ], {}, []),
+    # Not mistakes either: the penalty with torch.func (per-example gradients by vmap over grad), W1 from sorted
+    # samples' CDFs written with searchsorted on the merged points in another way, and Part 8 with a training loop
+    # of one's own instead of train_gan (other random draws: the bands must hold for them too).
+    "a4_functional": (A4, [
+        ("gradient_penalty",
+         "    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)\n",
+         "    def score(point):\n"
+         "        return critic(point.unsqueeze(0)).squeeze(0)\n"
+         "\n"
+         "    grad = torch.func.vmap(torch.func.grad(score))(x_hat)\n"),
+        ("w1_1d",
+         "    ts = torch.sort(torch.cat([xs, ys])).values\n"
+         "    left, widths = ts[:-1], ts[1:] - ts[:-1]\n"
+         "    fx = torch.searchsorted(xs, left, right=True).double() / len(xs)\n"
+         "    fy = torch.searchsorted(ys, left, right=True).double() / len(ys)\n"
+         "    return ((fx - fy).abs() * widths).sum()",
+         "    points, order = torch.sort(torch.cat([xs, ys]))\n"
+         "    steps = torch.cat([torch.full_like(xs, 1.0 / len(xs)), torch.full_like(ys, -1.0 / len(ys))])[order]\n"
+         "    difference = torch.cumsum(steps, dim=0)[:-1]   # F_x - F_y just right of each merged point\n"
+         "    return torch.sum(difference.abs() * torch.diff(points))"),
+        ("train_wgan_gp",
+         "    course_lib.train_gan(G, critic, data, 700, opt_g, opt_d, d_loss=critic_loss_gp, g_loss=generator_loss,\n"
+         "                         batch_size=128, k=3, seed=seed)\n",
+         "    g = torch.Generator().manual_seed(seed)\n"
+         "    for _ in range(700):\n"
+         "        for _ in range(3):\n"
+         "            x = data(128, g)\n"
+         "            loss = critic_loss_gp(critic, G, x, torch.randn(128, 2, generator=g))\n"
+         "            opt_d.zero_grad()\n"
+         "            loss.backward()\n"
+         "            opt_d.step()\n"
+         "        loss = generator_loss(critic, G, torch.randn(128, 2, generator=g))\n"
+         "        opt_g.zero_grad()\n"
+         "        loss.backward()\n"
+         "        opt_g.step()\n"),
+    ], {}, []),
+})
+
+
 # Hostile submissions: they attack the grader instead of answering. Those the tampering scan
 # (tools/scan_submissions.py) flags have their grade withheld (expected scores "withheld", and the phrases are in
 # the review report); the others are graded, in a sandbox (tools/sandboxed_kernel.py), and must gain nothing. The

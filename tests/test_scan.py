@@ -73,3 +73,9 @@ def test_each_attack_class_is_named(source, why):
 
 def test_locked_cells_are_not_read():
     assert not scan_cells([cell("import ctypes", locked=True)])
+
+
+def test_a_modules_call_is_not_sys_modules():
+    """nn.Module.modules() is honest (a4 Part 4 may loop over a critic's layers); sys.modules is not."""
+    assert not scan_cells([cell("for m in critic.modules():\n    pass\n")])
+    assert scan_cells([cell("import sys\nx = sys.modules['course_lib']\n")])

@@ -94,6 +94,10 @@ class _Scanner(ast.NodeVisitor):
         name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else None
         if name in ("setattr", "delattr") and node.args and _root_name(node.args[0]) in self.modules:
             self.flag(node, f"{name} on the module {_root_name(node.args[0])}: tests rely on the originals")
+        # m.modules() is nn.Module's iterator over submodules (an honest answer may loop over a critic's layers);
+        # sys.modules is a dict and is never called
+        if isinstance(fn, ast.Attribute) and fn.attr == "modules" and not node.args:
+            self._method_calls = getattr(self, "_method_calls", set()) | {id(fn)}
         self.generic_visit(node)
 
     def visit_Name(self, node):
@@ -101,6 +105,9 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, f"uses {node.id} ({NAMES[node.id]})")
 
     def visit_Attribute(self, node):
+        if node.attr == "modules" and id(node) in getattr(self, "_method_calls", set()):
+            self.generic_visit(node)
+            return
         if node.attr in NAMES:
             self.flag(node, f"uses .{node.attr} ({NAMES[node.attr]})")
         self.generic_visit(node)

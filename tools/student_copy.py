@@ -6,8 +6,8 @@ beside them. The student copy holds only what a student needs:
 
     lectures/       the executed lecture notebooks
     assignments/    the nbgrader releases (hidden tests removed by nbgrader)
-    course_lib/     the tools; each family module (vae, gan, evaluation) replaced by a stub that names its
-                    functions, so that the assignments' tests can still switch them off, and raises if called
+    course_lib/     the tools; each family module (vae, gan, wasserstein, evaluation) replaced by a stub that names
+                    its functions, so that the assignments' tests can still switch them off, and raises if called
     course.py, requirements.txt, pyproject.toml, environment.yml   the same two commands and the same pins
     README.md       the student README (tools/student_readme.md)
 
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # Family module -> the assignment whose answers it holds.
-FAMILIES = {"vae": "a1_vae", "gan": "a3_gan_theory", "evaluation": "a5_evaluation"}
+FAMILIES = {"vae": "a1_vae", "gan": "a3_gan_theory", "wasserstein": "a4_wasserstein", "evaluation": "a5_evaluation"}
 
 # Graded functions that a lecture (or a tool module of course_lib) writes out in the open (its file stem -> names). Every other graded function appears
 # in no lecture: the lecture teaches it in Markdown or pseudocode and trains with the course's tools instead.
@@ -37,6 +37,9 @@ TAUGHT_OPENLY = {
     "02_vae_elbo": {"negative_elbo", "iwae_bound", "bernoulli_nll", "gaussian_nll"},
     "04_gan_theory": {"optimal_discriminator", "jsd", "discriminator_loss", "generator_loss_minimax",
                       "generator_loss_nonsaturating"},
+    "05_wasserstein": {"parallel_lines", "critic_loss", "generator_loss", "clip_weights_", "gradient_penalty",
+                       "discriminator_loss_lsgan", "generator_loss_lsgan",
+                       "discriminator_loss", "generator_loss_nonsaturating"},   # lecture 4's, repeated
     "06_evaluation": {"frechet_distance", "fid_from_features", "inception_score", "mmd2_unbiased"},
     # A tool: the course's ConvGenerator/ConvDiscriminator use the DCGAN paper's initialisation, which a3 Part 6
     # asks for around an all-convolutional architecture that the tools do not have.
