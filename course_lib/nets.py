@@ -359,7 +359,7 @@ class MLPDiscriminatorEnsemble(nn.Module):
 class _MemberSpectralNorm(nn.Module):
     """A parametrization of a :class:`BatchedLinear` weight (members, in, out): each member's matrix divided by its
     largest singular value, estimated by one step of power iteration per forward pass in training mode (the
-    vectors u, v persist between steps, as in ``torch.nn.utils.parametrizations.spectral_norm``)."""
+    vectors u, v persist between steps; the half-steps in the paper's order, v from u, then u)."""
 
     def __init__(self, weight: torch.Tensor, eps: float = 1e-12):
         super().__init__()
