@@ -213,6 +213,31 @@ class ConvGenerator(Generator):
         return self.net(z)
 
 
+class GLOGenerator(Generator):
+    """A ``ConvGenerator`` trained on unit-norm codes (GLO, lecture 3), under the course's sampling contract.
+
+    ``forward(z)`` puts each code on the unit sphere before the generator, so ``sample()`` feeds it directions
+    drawn uniformly at random: GLO's "random codes". With ``noise_dim``, a mapper T (GLANN's map from noise to
+    codes, learned by IMLE) goes first: ``forward(e) = generator(T(e) / |T(e)|)`` and ``sample()`` draws
+    e ~ N(0, I) of ``noise_dim``. ``codes`` holds the learned codes of the first ``n_codes`` training images
+    (for reconstructions and interpolations); a trainer fills it.
+    """
+
+    def __init__(self, code_dim: int = 64, width: int = 32, noise_dim: int | None = None, mapper_hidden: int = 256,
+                 n_codes: int = 0):
+        super().__init__()
+        self.code_dim = code_dim
+        self.z_dim = noise_dim or code_dim
+        self.generator = ConvGenerator(code_dim, width)
+        self.mapper = None if noise_dim is None else mlp([noise_dim, mapper_hidden, mapper_hidden, code_dim])
+        self.register_buffer("codes", torch.zeros(n_codes, code_dim))
+
+    def forward(self, z):
+        _check_codes(z, self.z_dim, type(self).__name__)
+        codes = z if self.mapper is None else self.mapper(z)
+        return self.generator(codes / codes.norm(dim=1, keepdim=True).clamp_min(1e-12))
+
+
 class ConvDiscriminator(nn.Module):
     """images (N, 1, 28, 28) -> logits (N,): two stride-2 convolutions, LeakyReLU(0.2), a normalisation after the
     second, and a dense read-out (where DCGAN would use a 7x7 convolution). Weights start at N(0, 0.02).

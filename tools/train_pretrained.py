@@ -52,7 +52,36 @@ RECIPES = {
              "d_width": 32, "d_norm": "none", "loss": "Wasserstein, weights clipped to [-c, c]", "seed": 0},
     "wgangp": {"steps": 1200, "k": 5, "batch_size": 128, "optimizer": "adam", "lr": 2e-4, "betas": [0.5, 0.9],
                "d_width": 32, "d_norm": "none", "lambda": 10.0, "loss": "Wasserstein + gradient penalty", "seed": 0},
+    # Lecture 3's models, at the same budget of 6,000 updates of batch 128. GLO: one free code per training image
+    # on the unit sphere, learned with the generator (one Adam over both, the codes at a larger learning rate),
+    # loss the Laplacian-pyramid L1; the codes of the first n_codes training images ship with it. GLANN: that GLO,
+    # then a mapper from noise to its codes trained by IMLE (re-matched every round). WAE and VAE: the same
+    # conv autoencoder (z of 8, as in the WAE paper's MNIST), WAE with a squared-error cost and lambda * MMD^2
+    # (inverse multiquadric kernel over the paper's scales), VAE with lecture 2's Bernoulli NELBO.
+    "glo": {"steps": 6000, "batch_size": 128, "code_dim": 64, "width": 32, "lr": 1e-3, "code_lr": 1e-2,
+            "betas": [0.5, 0.999], "loss": "Laplacian-pyramid L1 (3 bands + low-pass, each band's mean)",
+            "n_codes": 500, "seed": 0},
+    "glann": {"glo": "the 'glo' recipe", "noise_dim": 32, "mapper_hidden": 256, "rounds": 60,
+              "samples_per_round": 9000, "steps_per_round": 50, "batch_size": 128, "lr": 1e-3, "seed": 0},
+    "wae": {"steps": 6000, "batch_size": 128, "z_dim": 8, "hidden": 128, "lr": 1e-3, "betas": [0.5, 0.999],
+            "lambda": 10.0, "scales": [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0],
+            "cost": "squared error summed over pixels", "seed": 0},
+    "vae": {"steps": 6000, "batch_size": 128, "z_dim": 8, "hidden": 128, "lr": 1e-3,
+            "loss": "NELBO, Bernoulli decoder, dynamically binarised digits", "seed": 0},
 }
+
+
+def laplacian_l1(x, y, bands: int = 3):
+    """GLO's reconstruction loss: the L1 distance between the Laplacian pyramids of x and y, each band's mean
+    absolute difference summed over the bands and the low-pass residual (so a coarse band, with a quarter of the
+    pixels of the one above, counts as much as a fine one). Lecture 3 writes the same function out."""
+    total = x.new_zeros(())
+    for _ in range(bands):
+        x_low, y_low = F.avg_pool2d(x, 2, ceil_mode=True), F.avg_pool2d(y, 2, ceil_mode=True)
+        up = lambda t, like: F.interpolate(t, size=like.shape[-2:], mode="bilinear", align_corners=False)  # noqa: E731
+        total = total + ((x - up(x_low, x)) - (y - up(y_low, y))).abs().mean()
+        x, y = x_low, y_low
+    return total + (x - y).abs().mean()
 
 
 def bce(logits, target: float):
@@ -201,7 +230,120 @@ def train_variant(name):
     return trainer
 
 
-TRAINERS = {"dcgan": train_dcgan, "vaegan": train_vaegan, **{n: train_variant(n) for n in ("lsgan", "sngan", "wgan",
+_GLO_CACHE = {}   # the GLO run and all its codes, for GLANN when both are trained in one process
+
+
+def _train_glo_with_codes(digits, dev, scale: float):
+    from course_lib import non_adversarial as NA
+
+    key = (id(digits), str(dev), scale)
+    if key in _GLO_CACHE:
+        return _GLO_CACHE[key]
+    r = RECIPES["glo"]
+    steps = max(1, int(r["steps"] * scale))
+    seed_everything(r["seed"])
+    model = build("glo").to(dev)
+    x_all = digits.train_x.to(dev)
+    codes = torch.nn.Parameter(NA.project_to_sphere(torch.randn(len(x_all), r["code_dim"], generator=rng(r["seed"]))
+                                                    ).to(dev))
+    opt = torch.optim.Adam([{"params": model.generator.parameters(), "lr": r["lr"]},
+                            {"params": [codes], "lr": r["code_lr"]}], betas=tuple(r["betas"]))
+    g = rng(r["seed"] + 1)
+    for step in range(1, steps + 1):
+        idx = torch.randint(len(x_all), (r["batch_size"],), generator=g).to(dev)
+        loss = NA.glo_step(model.generator, codes, x_all[idx], idx, opt, loss_fn=laplacian_l1)
+        if step % 500 == 0:
+            print(f"GLO step {step}: loss {loss.item():.4f}", flush=True)
+    with torch.no_grad():
+        codes.copy_(NA.project_to_sphere(codes))   # Adam's momentum may move codes outside the batch: all back
+        model.codes.copy_(codes[:r["n_codes"]])
+        rec = model.generator.eval()(codes[:500])
+        extra = {"train_l1_first_500": round(float((rec - x_all[:500]).abs().mean()), 5)}
+    model.generator.train()
+    _GLO_CACHE[key] = (model, codes.detach(), {**r, "steps": steps}, extra)
+    return _GLO_CACHE[key]
+
+
+def train_glo(digits, dev, scale: float):
+    model, _, recipe, extra = _train_glo_with_codes(digits, dev, scale)
+    return model, recipe, {**extra, "sampling": "codes uniform on the unit sphere (GLO's 'random codes')"}
+
+
+def train_glann(digits, dev, scale: float):
+    from course_lib import non_adversarial as NA
+
+    glo, codes, glo_recipe, _ = _train_glo_with_codes(digits, dev, scale)
+    r = RECIPES["glann"]
+    rounds = max(1, int(r["rounds"] * scale))
+    torch.manual_seed(r["seed"])
+    model = build("glann").to(dev)
+    model.generator.load_state_dict(glo.generator.state_dict())
+    model.codes.copy_(glo.codes)
+    opt = torch.optim.Adam(model.mapper.parameters(), lr=r["lr"])
+    g = rng(r["seed"] + 2)
+    for rnd in range(rounds):
+        # IMLE: every GLO code claims its nearest mapped noise sample; then pull the pairs together
+        e = torch.randn(r["samples_per_round"], r["noise_dim"], generator=g).to(dev)
+        with torch.no_grad():
+            match = torch.cdist(codes, NA.project_to_sphere(model.mapper(e))).argmin(1)
+        for _ in range(r["steps_per_round"]):
+            i = torch.randint(len(codes), (r["batch_size"],), generator=g).to(dev)
+            loss = (NA.project_to_sphere(model.mapper(e[match[i]])) - codes[i]).pow(2).sum(1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if (rnd + 1) % 10 == 0:
+            print(f"GLANN round {rnd + 1}: matched distance^2 {loss.item():.4f}", flush=True)
+    return model, {**r, "rounds": rounds, "glo": glo_recipe}, {}
+
+
+def _autoencoder_trainer(name):
+    def trainer(digits, dev, scale: float):
+        from course_lib import non_adversarial as NA
+
+        r = RECIPES[name]
+        steps = max(1, int(r["steps"] * scale))
+        seed_everything(r["seed"])
+        model = build(name).to(dev)
+        stream = batches(digits.train_x, r["batch_size"], rng(r["seed"]), dev)
+        opt = torch.optim.Adam(model.parameters(), lr=r["lr"], betas=tuple(r.get("betas", (0.9, 0.999))))
+        g = rng(r["seed"] + 1)
+        for step in range(1, steps + 1):
+            x = next(stream)
+            if name == "wae":
+                z = model.encoder(x)[0]          # a deterministic encoder: the mean head only
+                rec = (torch.sigmoid(model.decoder(z)) - x).pow(2).flatten(1).sum(1).mean()
+                prior = torch.randn(len(x), r["z_dim"], generator=g).to(dev)
+                mmd = NA.mmd2_imq(z, prior, scales=r["scales"])
+                loss = rec + r["lambda"] * mmd
+            else:
+                xb = dynamic_binarize(x)
+                mu, logvar = model.encoder(xb)
+                zz = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+                rec = F.binary_cross_entropy_with_logits(model.decoder(zz), xb, reduction="none").flatten(1).sum(1)
+                loss = (rec + 0.5 * (mu ** 2 + logvar.exp() - 1.0 - logvar).sum(1)).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step % 500 == 0:
+                print(f"{name} step {step}: loss {loss.item():.3f}", flush=True)
+        model.eval()
+        with torch.no_grad():
+            x = digits.test_x[:500].to(dev)
+            z = model.encoder(x)[0]
+            prior = torch.randn(500, r["z_dim"], generator=rng(7)).to(dev)
+            extra = {"test_l2_reconstruction": round(float((model.reconstruct(x) - x).pow(2).flatten(1).sum(1).mean()), 3),
+                     "test_codes_mmd2_imq": round(float(NA.mmd2_imq(z, prior, scales=RECIPES["wae"]["scales"])), 5),
+                     "test_codes_std": [round(float(v), 3) for v in z.std(0)]}
+            if name == "vae":
+                extra["test_nelbo"] = round(evaluate_nelbo(model, binarize(digits.test_x, seed=0).to(dev)), 2)
+        return model, {**r, "steps": steps}, extra
+
+    return trainer
+
+
+TRAINERS = {"dcgan": train_dcgan, "glo": train_glo, "glann": train_glann, "wae": _autoencoder_trainer("wae"),
+            "vae": _autoencoder_trainer("vae"), "vaegan": train_vaegan, **{n: train_variant(n) for n in ("lsgan", "sngan", "wgan",
                                                                                           "wgangp")}}
 
 
