@@ -193,6 +193,20 @@ def class_probs(images, net=None, batch_size: int = 500, device=None) -> torch.T
     return _network_outputs(images, net, "probs", batch_size, device, "class_probs()")
 
 
+def translation_quality(outputs, targets, labels, net=None, batch_size: int = 500, device=None) -> dict:
+    """How good translated digits are when the truth is known (lecture 7): ``pixel_l1``, the mean |output - target|
+    over pixels, and ``accuracy``, the share of outputs that FeatureNet (the shipped digit classifier) reads as
+    their ``labels`` (is the digit preserved?). ``outputs`` and ``targets``: digits (N, 1, 28, 28) in [0, 1]."""
+    outputs, targets = (as_images(torch.as_tensor(t).detach().float().cpu(), "translation_quality")
+                        for t in (outputs, targets))
+    if outputs.shape != targets.shape or len(labels) != len(outputs):
+        raise ValueError(f"translation_quality: outputs {tuple(outputs.shape)}, targets {tuple(targets.shape)} and "
+                         f"{len(labels)} labels must describe the same images")
+    pred = class_probs(outputs, net, batch_size, device).argmax(1)
+    return {"pixel_l1": float((outputs - targets).abs().mean()),
+            "accuracy": float((pred == torch.as_tensor(labels).cpu()).double().mean())}
+
+
 def _frechet_sqrtm(mu1, s1, mu2, s2) -> float:
     """The squared Fréchet distance with SciPy's matrix square root of S1 S2 (Heusel et al.'s route). A singular
     product can make sqrtm fail; then, as their code does, both covariances get a tiny ridge."""

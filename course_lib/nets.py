@@ -419,3 +419,199 @@ def spectral_norm_members(module: nn.Module) -> nn.Module:
         if isinstance(layer, BatchedLinear):
             parametrize.register_parametrization(layer, "weight", _MemberSpectralNorm(layer.weight.detach()))
     return module
+
+
+# ---------------------------------------------------------------- conditional GANs and image translation (lecture 7)
+
+def _check_labels(labels, n: int, n_classes: int, who: str) -> torch.Tensor:
+    if not torch.is_tensor(labels) or labels.dim() != 1 or len(labels) != n or labels.is_floating_point():
+        raise ValueError(f"{who}: expected integer labels of shape ({n},), got "
+                         f"{tuple(labels.shape) if torch.is_tensor(labels) else type(labels).__name__}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"{who}: labels must lie in 0 ... {n_classes - 1}, got {labels.min().item()} ... "
+                         f"{labels.max().item()}")
+    return labels
+
+
+class ConditionalGenerator(Generator):
+    """(z, labels) -> images (N, 1, 28, 28) in [0, 1]: a :class:`ConvGenerator` fed z concatenated with a learned
+    embedding of the label (Mirza & Osindero feed a one-hot vector; an embedding is the same thing followed by a
+    linear map). ``sample(n, generator, labels=None)`` draws z ~ N(0, I); labels default to 0, 1, ..., 9, 0, 1, ...
+    """
+
+    def __init__(self, n_classes: int = 10, z_dim: int = 64, width: int = 32, embed_dim: int = 16):
+        super().__init__()
+        self.n_classes, self.z_dim = n_classes, z_dim
+        self.embed = nn.Embedding(n_classes, embed_dim)
+        self.generator = ConvGenerator(z_dim + embed_dim, width)
+
+    def forward(self, z, labels):
+        _check_codes(z, self.z_dim, type(self).__name__)
+        labels = _check_labels(labels, len(z), self.n_classes, type(self).__name__)
+        return self.generator(torch.cat([z, self.embed(labels.to(z.device))], dim=1))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
+               batch_size: int = 1000) -> torch.Tensor:
+        """n samples G(z, y) with z ~ N(0, I) drawn on the CPU from ``generator``; ``labels`` (n,) or None."""
+        z = self.prior(n, generator)
+        labels = torch.arange(n) % self.n_classes if labels is None else labels
+        _check_labels(labels, n, self.n_classes, f"{type(self).__name__}.sample")
+        dev = next(self.parameters()).device
+        return torch.cat([self(z[i:i + batch_size].to(dev), labels[i:i + batch_size].to(dev))
+                          for i in range(0, n, batch_size)])
+
+
+class ConditionalDiscriminator(nn.Module):
+    """(images, labels) -> logits (N,): a projection discriminator (Miyato & Koyama, 2018). The convolutional body
+    of :class:`ConvDiscriminator` maps x to features phi(x); the logit is w . phi(x) + embed(y) . phi(x), so the
+    label asks "does x look like a real image *of this class*?" through an inner product, not an extra input."""
+
+    def __init__(self, n_classes: int = 10, width: int = 32, norm: str = "batch"):
+        super().__init__()
+        self.n_classes = n_classes
+        body = ConvDiscriminator(width, norm)
+        self.features = body.net[:-1]                           # everything up to the dense read-out
+        self.linear = body.net[-1]
+        self.embed = nn.Embedding(n_classes, self.linear.in_features)
+        nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    def forward(self, x, labels):
+        h = self.features(as_images(x, type(self).__name__))
+        labels = _check_labels(labels, len(h), self.n_classes, type(self).__name__)
+        return self.linear(h).squeeze(1) + (self.embed(labels.to(h.device)) * h).sum(1)
+
+
+def _norm2d(kind: str, channels: int) -> nn.Module:
+    table = {"batch": lambda: nn.BatchNorm2d(channels), "instance": lambda: nn.InstanceNorm2d(channels, affine=True),
+             "none": nn.Identity}
+    if kind not in table:
+        raise ValueError(f"norm must be one of {tuple(table)}, got {kind!r}")
+    return table[kind]()
+
+
+class UNet(nn.Module):
+    """images (N, in_channels, H, W) -> images (N, out_channels, H, W) in [0, 1]: pix2pix's generator, small.
+
+    An encoder halves the resolution ``depth`` times (stride-2 4x4 convolutions, each doubling the channels); a
+    decoder doubles it back (nearest-neighbour upsampling, then a 3x3 convolution) and, with ``skips=True``, each
+    decoder stage also receives the encoder's features at its resolution, concatenated along the channels: the
+    U-Net's skip connections, which carry the input's fine detail straight to the output. ``skips=False`` gives
+    the same network without them (an encoder-decoder whose every detail must pass the bottleneck). H and W must
+    be divisible by 2**depth.
+    """
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, width: int = 32, depth: int = 2,
+                 skips: bool = True, norm: str = "batch"):
+        super().__init__()
+        self.depth, self.skips = depth, skips
+        ch = [width * 2 ** i for i in range(depth + 1)]          # channels at each resolution, full size first
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, ch[0], 3, 1, 1), nn.LeakyReLU(0.2, True))
+        self.down = nn.ModuleList(nn.Sequential(nn.Conv2d(ch[i], ch[i + 1], 4, 2, 1), _norm2d(norm, ch[i + 1]),
+                                                nn.LeakyReLU(0.2, True)) for i in range(depth))
+        self.bottom = nn.Sequential(nn.Conv2d(ch[-1], ch[-1], 3, 1, 1), _norm2d(norm, ch[-1]), nn.ReLU(True))
+        extra = (lambda i: ch[i]) if skips else (lambda i: 0)
+        # up[j] goes from resolution depth - j to depth - j - 1, then meets the encoder's features there
+        self.up = nn.ModuleList(nn.Sequential(nn.Conv2d(ch[i + 1] + extra(i + 1) * (j > 0), ch[i], 3, 1, 1),
+                                              _norm2d(norm, ch[i]), nn.ReLU(True))
+                                for j, i in enumerate(reversed(range(depth))))
+        self.head = nn.Conv2d(ch[0] + extra(0), out_channels, 3, 1, 1)
+        self.apply(_normal_init)
+
+    def forward(self, x):
+        if x.dim() != 4 or x.shape[-1] % 2 ** self.depth or x.shape[-2] % 2 ** self.depth:
+            raise ValueError(f"UNet(depth={self.depth}) expects images (N, C, H, W) with H, W divisible by "
+                             f"{2 ** self.depth}; got {tuple(x.shape)}")
+        h = self.stem(x)
+        saved = [h]
+        for down in self.down:
+            h = down(h)
+            saved.append(h)
+        h = self.bottom(h)
+        for j, up in enumerate(self.up):
+            if j > 0 and self.skips:
+                h = torch.cat([h, saved[self.depth - j]], dim=1)
+            h = up(F.interpolate(h, scale_factor=2, mode="nearest"))
+        if self.skips:
+            h = torch.cat([h, saved[0]], dim=1)
+        return torch.sigmoid(self.head(h))
+
+
+class PatchDiscriminator(nn.Module):
+    """images -> a map of logits (N, 1, h, w), one per overlapping patch: pix2pix's PatchGAN, small.
+
+    ``n_layers`` stride-2 4x4 convolutions, then two stride-1 4x4 convolutions (the last gives one channel), as in
+    the authors' ``NLayerDiscriminator``; ``layers`` lists every convolution's (kernel, stride, padding), from
+    which the output size and each output's receptive field follow. Called with several image batches (a
+    conditional discriminator, ``D(x, y)``), it concatenates them along the channels first; ``in_channels`` is
+    then the total.
+    """
+
+    def __init__(self, in_channels: int = 2, width: int = 32, n_layers: int = 2, norm: str = "batch"):
+        super().__init__()
+        self.in_channels = in_channels
+        ch = [in_channels] + [width * 2 ** min(i, 3) for i in range(n_layers + 1)]
+        blocks = [nn.Conv2d(ch[0], ch[1], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for i in range(1, n_layers):
+            blocks += [nn.Conv2d(ch[i], ch[i + 1], 4, 2, 1), _norm2d(norm, ch[i + 1]), nn.LeakyReLU(0.2, True)]
+        blocks += [nn.Conv2d(ch[n_layers], ch[n_layers + 1], 4, 1, 1), _norm2d(norm, ch[n_layers + 1]),
+                   nn.LeakyReLU(0.2, True), nn.Conv2d(ch[n_layers + 1], 1, 4, 1, 1)]
+        self.net = nn.Sequential(*blocks)
+        self.layers = [(m.kernel_size[0], m.stride[0], m.padding[0]) for m in self.net if isinstance(m, nn.Conv2d)]
+        self.apply(_normal_init)
+
+    def forward(self, *images):
+        x = images[0] if len(images) == 1 else torch.cat(images, dim=1)
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"PatchDiscriminator expects images with {self.in_channels} channels in all (after "
+                             f"concatenating its inputs), got {tuple(x.shape)}")
+        return self.net(x)
+
+
+class _ResBlock(nn.Module):
+    def __init__(self, ch: int, norm: str):
+        super().__init__()
+        self.body = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), _norm2d(norm, ch), nn.ReLU(True),
+                                  nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), _norm2d(norm, ch))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class ResnetTranslator(nn.Module):
+    """images (N, in_channels, H, W) -> images (N, out_channels, H, W) in [0, 1]: CycleGAN's generator, small.
+
+    A 7x7 convolution, two stride-2 convolutions down, ``n_blocks`` residual blocks, two stages up, a 7x7
+    convolution and a sigmoid; instance normalisation inside, as in Zhu et al. (2017). ``up="resize"`` upsamples
+    by nearest-neighbour resizing and then convolves; ``up="transpose"`` uses stride-2 transposed convolutions,
+    whose uneven overlap tends to print checkerboard patterns (Odena et al., 2016). H and W divisible by 4.
+    """
+
+    UPS = ("resize", "transpose")
+
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, width: int = 16, n_blocks: int = 2,
+                 up: str = "resize", norm: str = "instance"):
+        super().__init__()
+        if up not in self.UPS:
+            raise ValueError(f"ResnetTranslator: up must be one of {self.UPS}, got {up!r}")
+        w = width
+        layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, w, 7), _norm2d(norm, w), nn.ReLU(True)]
+        for c in (w, 2 * w):
+            layers += [nn.Conv2d(c, 2 * c, 3, 2, 1), _norm2d(norm, 2 * c), nn.ReLU(True)]
+        layers += [_ResBlock(4 * w, norm) for _ in range(n_blocks)]
+        for c in (4 * w, 2 * w):
+            if up == "resize":
+                layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, c // 2, 3, 1, 1)]
+            else:
+                layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1)]
+            layers += [_norm2d(norm, c // 2), nn.ReLU(True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, out_channels, 7)]
+        self.net = nn.Sequential(*layers)
+        self.in_channels, self.up = in_channels, up
+        self.apply(_normal_init)
+
+    def forward(self, x):
+        if x.dim() != 4 or x.shape[1] != self.in_channels or x.shape[-1] % 4 or x.shape[-2] % 4:
+            raise ValueError(f"ResnetTranslator expects images (N, {self.in_channels}, H, W) with H, W divisible by "
+                             f"4; got {tuple(x.shape)}")
+        return torch.sigmoid(self.net(x))
