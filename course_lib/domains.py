@@ -1,7 +1,9 @@
 """Two image domains built from the digits, with known ground truth, for image-to-image translation (lecture 7).
 
-* **Paired** (pix2pix): ``edges_to_digits(digits)`` pairs each digit's edge map (``edge_map``, a Sobel gradient
-  magnitude) with the digit itself.
+* **Paired** (pix2pix): ``colourisation_pairs(digits)`` pairs each plain digit with the same digit coloured
+  (``colourise``: a random colour over a random texture), so that one input has many right answers, the setting
+  where L1 alone averages them; ``edges_to_digits(digits)`` pairs each digit's edge map (``edge_map``, a Sobel
+  gradient magnitude) with the digit, a task with one right answer.
 * **Unpaired** (CycleGAN): ``plain_and_coloured(digits)`` gives domain A, plain digits, and domain B, digits drawn in
   a saturated colour over a grayscale texture (``colourise``). The two training sets hold different digits, so
   nothing pairs them; each test image has its known counterpart, so translation can be scored against the truth.
@@ -141,6 +143,16 @@ def edges_to_digits(digits: Digits) -> PairedDomains:
     """pix2pix's task on the digits: edge map (N, 1, 28, 28) -> digit (N, 1, 28, 28), every training digit paired."""
     return PairedDomains(edge_map(digits.train_x), digits.train_x, edge_map(digits.test_x), digits.test_x,
                          digits.test_y, "edges -> digits")
+
+
+def colourisation_pairs(digits: Digits, seed: int = 0) -> PairedDomains:
+    """pix2pix's task on the digits: plain digit (N, 1, 28, 28) -> the same digit coloured (N, 3, 28, 28), every
+    training digit paired with one colouring. The test pairs are ``plain_and_coloured(digits, seed)``'s: the same
+    coloured test digits, so paired and unpaired methods are scored against the same truth."""
+    g = torch.Generator().manual_seed(seed + 1000)
+    test = plain_and_coloured(digits, seed)
+    return PairedDomains(digits.train_x, colourise(digits.train_x, g), digits.test_x, test.test_b, digits.test_y,
+                         "plain -> coloured digits (paired)")
 
 
 def plain_and_coloured(digits: Digits, seed: int = 0) -> UnpairedDomains:

@@ -1,4 +1,4 @@
-"""Generators the course trained once, at a budget a laptop cannot spend in a lecture, and ships.
+"""Generators (and lecture 7's translators) the course trained once, at a budget a laptop cannot spend in a lecture, and ships.
 
 A lecture trains its models live in the fast budget (seconds on a CPU) and shows these beside them, so that a
 student sees what the same recipe reaches with more training:
@@ -6,6 +6,7 @@ student sees what the same recipe reaches with more training:
     G = load_pretrained("dcgan")     # ConvGenerator(z_dim=64, width=32): the DCGAN of lecture 4
     vg = load_pretrained("vaegan")   # VAE(z_dim=16, kind="conv") fine-tuned with a discriminator (lecture 4)
     load_pretrained("wgangp")        # lecture 5: the same generator trained as a WGAN-GP (also "lsgan", "sngan", "wgan")
+    load_pretrained("cyclegan").b2a  # lecture 7: translators too (available("translators"))
     pretrained_info("dcgan")         # the recipe, data, device, seconds, torch version and measured FID
 
 Each model is a float16 state dict in ``course_lib/weights/<name>.pt`` (half the bytes; loaded back as float32)
@@ -22,7 +23,20 @@ import torch
 from torch import nn
 
 from .models import VAE
-from .nets import ConvGenerator, GLOGenerator
+from .nets import ConditionalGenerator, ConvGenerator, GLOGenerator, ResnetTranslator, UNet
+
+
+class CycleGAN(nn.Module):
+    """CycleGAN's two generators, shipped together: ``a2b`` (plain -> coloured digits) and ``b2a`` (back)."""
+
+    def __init__(self, width: int = 8, n_blocks: int = 2):
+        super().__init__()
+        self.a2b = ResnetTranslator(3, 3, width, n_blocks)
+        self.b2a = ResnetTranslator(3, 3, width, n_blocks)
+
+    def forward(self, a):
+        return self.a2b(a)
+
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 TRAIN_COMMAND = "python tools/train_pretrained.py"
@@ -42,12 +56,28 @@ ARCHITECTURES = {
     "glann": (GLOGenerator, {"code_dim": 64, "width": 32, "noise_dim": 32, "mapper_hidden": 256, "n_codes": 500}),
     "wae": (VAE, {"z_dim": 8, "kind": "conv", "hidden": 128}),
     "vae": (VAE, {"z_dim": 8, "kind": "conv", "hidden": 128}),
+    # lecture 7: a conditional GAN; pix2pix's U-Net and the same U-Net trained with L1 alone (plain -> coloured);
+    # CycleGAN's pair of generators (plain <-> coloured digits)
+    "cgan": (ConditionalGenerator, {"n_classes": 10, "z_dim": 64, "width": 32}),
+    "pix2pix": (UNet, {"in_channels": 1, "out_channels": 3, "width": 16}),
+    "l1": (UNet, {"in_channels": 1, "out_channels": 3, "width": 16}),
+    "cyclegan": (CycleGAN, {"width": 8, "n_blocks": 2}),
 }
 
 
-def available() -> list[str]:
-    """The names ``load_pretrained`` knows."""
-    return sorted(ARCHITECTURES)
+KINDS = ("all", "generators", "translators")
+
+
+def available(kind: str = "all") -> list[str]:
+    """The names ``load_pretrained`` knows: all of them, the ``"generators"`` (models with ``sample(n, generator)``,
+    whose samples FID can score) or the ``"translators"`` (image-to-image networks of lecture 7)."""
+    if kind not in KINDS:
+        raise ValueError(f"available: kind must be one of {KINDS}, got {kind!r}")
+    names = sorted(ARCHITECTURES)
+    if kind == "all":
+        return names
+    samples = {name for name in names if hasattr(ARCHITECTURES[name][0], "sample")}
+    return [n for n in names if (n in samples) == (kind == "generators")]
 
 
 def _check_name(name: str) -> None:

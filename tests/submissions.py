@@ -817,6 +817,271 @@ WRONG.update({
 })
 
 
+A6 = "a6_image_translation"
+
+_A6_CHECK = ("    if labels.numel() and (labels.min() < 0 or labels.max() >= n_classes):\n"
+             "        raise ValueError(f\"labels must lie in 0..{n_classes - 1}, got {labels.min().item()}..{labels.max().item()}\")\n")
+_A6_POOL_SWAP = ("            elif torch.rand(1, generator=self.generator).item() > 0.5:\n"
+                 "                i = torch.randint(0, self.size, (1,), generator=self.generator).item()\n"
+                 "                out.append(self.images[i].clone())\n"
+                 "                self.images[i] = image.clone()\n"
+                 "            else:\n"
+                 "                out.append(image.clone())\n")
+
+WRONG.update({
+    # The label maps put before the image channels: D's first layer reads the label where it expects the image.
+    "a6_cgan_maps_first": (A6, [("a6-cgan_inputs", "return torch.cat([x, maps.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)",
+                                 "return torch.cat([maps.expand(-1, -1, x.shape[2], x.shape[3]), x], dim=1)")],
+                           {"a6-test_cgan_inputs": 0},
+                           ["got the label maps first"]),
+    # No range check: F.one_hot raises a RuntimeError for some out-of-range labels, not the ValueError asked for.
+    "a6_cgan_no_range_check": (A6, [("a6-cgan_inputs", _A6_CHECK, "")],
+                               {"a6-test_cgan_inputs": 0},
+                               ["expected a ValueError"]),
+    # The range check off by one: the label n_classes gets through, and F.one_hot raises a RuntimeError for it.
+    "a6_cgan_off_by_one": (A6, [("a6-cgan_inputs", "labels.max() >= n_classes", "labels.max() > n_classes")],
+                           {"a6-test_cgan_inputs": 0},
+                           ["expected a ValueError for the labels [0, 3, 1]"]),
+    # The skip concatenated first: the channel counts still fit, so the network runs, wired wrongly.
+    "a6_unet_skip_first": (A6, [("a6-skip_unet", "torch.cat([h, skip], dim=1)", "torch.cat([skip, h], dim=1)")],
+                           {"a6-test_skip_unet": 0},
+                           ["received [skip, upsampled features]"]),
+    # Upsampling by a factor 2: right for 32x32, wrong where the encoder rounded up (28 -> 14 -> 7 -> 4).
+    "a6_unet_scale_factor": (A6, [("a6-skip_unet", "F.interpolate(h, size=skip.shape[-2:], mode=\"nearest\")",
+                                   "F.interpolate(h, scale_factor=2, mode=\"nearest\")")],
+                             {"a6-test_skip_unet": 0},
+                             ["upsample h to the skip's own size"]),
+    # The skips saved before their ReLU.
+    "a6_unet_skip_before_relu": (A6, [("a6-skip_unet",
+                                       "        h = F.relu(self.stem(x))\n        skips = []\n        for conv in self.down:\n"
+                                       "            skips.append(h)\n            h = F.relu(conv(h))\n",
+                                       "        pre = self.stem(x)\n        h = F.relu(pre)\n        skips = []\n"
+                                       "        for conv in self.down:\n            skips.append(pre)\n            pre = conv(h)\n"
+                                       "            h = F.relu(pre)\n")],
+                                 {"a6-test_skip_unet": 0},
+                                 ["before its ReLU"]),
+    # The output size without the padding.
+    "a6_patch_no_padding": (A6, [("a6-patchgan", "out = (size + 2 * p - k) // s + 1", "out = (size - k) // s + 1")],
+                            {"a6-test_patchgan_output_size": 0},
+                            ["the padding is missing"]),
+    # The output size rounded up.
+    "a6_patch_ceil": (A6, [("a6-patchgan", "out = (size + 2 * p - k) // s + 1", "out = -((size + 2 * p - k) // -s) + 1")],
+                      {"a6-test_patchgan_output_size": 0},
+                      ["that rounds up"]),
+    # The receptive field built forwards with each layer's own stride already in the jump: 91 for the 70x70 PatchGAN.
+    "a6_field_own_stride": (A6, [("a6-patchgan", "    r = 1\n    for k, s, _ in reversed(layers):\n        r = (r - 1) * s + k\n",
+                                  "    r, jump = 1, 1\n    for k, s, _ in layers:\n        jump *= s\n        r += (k - 1) * jump\n")],
+                            {"a6-test_receptive_field": 0},
+                            ["INCLUDING its own"]),
+    # pix2pix's discriminator conditioned on the target instead of the input.
+    "a6_pix2pix_target_condition": (A6, [("a6-pix2pix_generator_loss", "logits = D(x, fake)", "logits = D(y, fake)")],
+                                    {"a6-test_pix2pix_generator_loss": 0},
+                                    ["D was given the target y"]),
+    # The fake detached before D: the adversarial term no longer trains G.
+    "a6_pix2pix_detached": (A6, [("a6-pix2pix_generator_loss", "logits = D(x, fake)", "logits = D(x, fake.detach())")],
+                            {"a6-test_pix2pix_generator_loss": 0},
+                            ["sends no gradient to G"]),
+    # L2 instead of L1.
+    "a6_pix2pix_l2": (A6, [("a6-pix2pix_generator_loss", "lam * (fake - y).abs().mean()", "lam * ((fake - y) ** 2).mean()")],
+                      {"a6-test_pix2pix_generator_loss": 0},
+                      ["squared (L2)"]),
+    # The paper's "0.5 lambda" read as 0.5.
+    "a6_cycle_identity_weight": (A6, [("a6-cyclegan_generator_loss", "lam_identity * lam_cycle * identity",
+                                       "lam_identity * identity")],
+                                 {"a6-test_cyclegan_generator_loss": 0},
+                                 ["the identity weight is lam_identity alone"]),
+    # Each fake judged by the other domain's discriminator.
+    "a6_cycle_swapped_discriminators": (A6, [("a6-cyclegan_generator_loss",
+                                              "((D_b(fake_b) - 1) ** 2).mean() + ((D_a(fake_a) - 1) ** 2).mean()",
+                                              "((D_a(fake_b) - 1) ** 2).mean() + ((D_b(fake_a) - 1) ** 2).mean()")],
+                                        {"a6-test_cyclegan_generator_loss": 0},
+                                        ["the discriminators are swapped"]),
+    # The cycles composed the wrong way round.
+    "a6_cycle_wrong_way": (A6, [("a6-cyclegan_generator_loss",
+                                 "cycle = (G_ba(fake_b) - a).abs().mean() + (G_ab(fake_a) - b).abs().mean()",
+                                 "cycle = (G_ab(G_ba(a)) - a).abs().mean() + (G_ba(G_ab(b)) - b).abs().mean()")],
+                           {"a6-test_cyclegan_generator_loss": 0},
+                           ["the cycles go the wrong way round"]),
+    # The index drawn before the coin: a reasonable pool, but not the one specified: only the replay fails.
+    "a6_pool_randint_first": (A6, [("a6-image_pool", _A6_POOL_SWAP,
+                                    "            else:\n"
+                                    "                i = torch.randint(0, self.size, (1,), generator=self.generator).item()\n"
+                                    "                if torch.rand(1, generator=self.generator).item() > 0.5:\n"
+                                    "                    out.append(self.images[i].clone())\n"
+                                    "                    self.images[i] = image.clone()\n"
+                                    "                else:\n"
+                                    "                    out.append(image.clone())\n")],
+                              {"a6-test_image_pool_replay": 0},
+                              ["the index i is drawn before p"]),
+    # Not detached: the discriminator's loss would reach the generator through the pool. The draws are right.
+    "a6_pool_not_detached": (A6, [("a6-image_pool", "for image in images.detach():", "for image in images:")],
+                             {"a6-test_image_pool_properties": 0},
+                             ["expected a detached result"]),
+    # Views of the batch stored instead of clones: the pool changes when the caller reuses the batch.
+    "a6_pool_views": (A6, [("a6-image_pool", "self.images.append(image.clone())", "self.images.append(image)"),
+                           ("a6-image_pool", "self.images[i] = image.clone()", "self.images[i] = image")],
+                      {"a6-test_image_pool_properties": 0},
+                      ["store clones"]),
+    # CycleGAN without its cycle (lam_cycle = 0 also removes the identity term): nothing ties a translation to its input.
+    "a6_cyclegan_no_cycle": (A6, [("a6-train_cyclegan", "return cyclegan_generator_loss(G_ab, G_ba, D_a, D_b, a, b)",
+                                   "return cyclegan_generator_loss(G_ab, G_ba, D_a, D_b, a, b, lam_cycle=0.0)")],
+                             {"a6-test_train_cyclegan": 0},
+                             ["the colour does not follow the digit"]),
+    # Trains as asked, then returns the CycleGAN the course ships for lecture 7 (same architecture): its digits pass
+    # the bands, so only the weights give it away.
+    "a6_cyclegan_loads_shipped": (A6, [("a6-train_cyclegan", "    return G_ab, G_ba\n",
+                                        "    from course_lib.pretrained import load_pretrained\n"
+                                        "    shipped = load_pretrained(\"cyclegan\")\n"
+                                        "    return shipped.a2b, shipped.b2a\n")],
+                                  {"a6-test_train_cyclegan": 0},
+                                  ["the course ships for lecture 7"]),
+    # The generators passed the wrong way round: G_ab learns B -> A and G_ba learns A -> B.
+    "a6_cyclegan_swapped": (A6, [("a6-train_cyclegan", "return cyclegan_generator_loss(G_ab, G_ba, D_a, D_b, a, b)",
+                                  "return cyclegan_generator_loss(G_ba, G_ab, D_a, D_b, a, b)")],
+                            {"a6-test_train_cyclegan": 0},
+                            ["G_ba does not take B to A"]),
+    # Every answer delegates to course_lib.translation: switched off while grading, so nothing is earned.
+    "a6_uses_library": (A6, [
+        ("a6-cgan_inputs", "    return torch.cat([z, F.one_hot(",
+         "    return course_lib.translation.cgan_generator_input(z, labels, n_classes)\n    return torch.cat([z, F.one_hot("),
+        ("a6-cgan_inputs", "    maps = F.one_hot(",
+         "    return course_lib.translation.cgan_discriminator_input(x, labels, n_classes)\n    maps = F.one_hot("),
+        ("a6-skip_unet", "        h = F.relu(self.stem(x))\n",
+         "        return course_lib.translation.SkipUNet.forward(self, x)\n        h = F.relu(self.stem(x))\n"),
+        ("a6-patchgan", "    for i, (k, s, p) in enumerate(layers):",
+         "    return course_lib.translation.patchgan_output_size(size, layers)\n    for i, (k, s, p) in enumerate(layers):"),
+        ("a6-patchgan", "    r = 1\n", "    return course_lib.translation.receptive_field(layers)\n    r = 1\n"),
+        ("a6-pix2pix_generator_loss", "    fake = G(x)\n",
+         "    return course_lib.translation.pix2pix_generator_loss(D, G, x, y, lam)\n    fake = G(x)\n"),
+        ("a6-cyclegan_generator_loss", "    fake_b, fake_a = G_ab(a), G_ba(b)\n",
+         "    return course_lib.translation.cyclegan_generator_loss(G_ab, G_ba, D_a, D_b, a, b, lam_cycle, lam_identity)\n"
+         "    fake_b, fake_a = G_ab(a), G_ba(b)\n"),
+        ("a6-image_pool", "        self.size, self.generator, self.images = size, generator, []",
+         "        self.pool = course_lib.translation.ImagePool(size, generator)"),
+        ("a6-image_pool", "        if self.size == 0:\n", "        return self.pool.query(images)\n        if self.size == 0:\n"),
+        ("a6-train_cyclegan", "return cyclegan_generator_loss(G_ab, G_ba, D_a, D_b, a, b)",
+         "return course_lib.translation.cyclegan_generator_loss(G_ab, G_ba, D_a, D_b, a, b)"),
+    ], {"a6-test_cgan_inputs": 0, "a6-test_skip_unet": 0, "a6-test_patchgan_output_size": 0, "a6-test_receptive_field": 0,
+        "a6-test_pix2pix_generator_loss": 0, "a6-test_cyclegan_generator_loss": 0, "a6-test_image_pool_properties": 0,
+        "a6-test_image_pool_replay": 0, "a6-test_train_cyclegan": 0},
+        ["implement it yourself"]),
+    # Not mistakes: correct answers written another way, which must earn full marks. One-hot by indexing an identity
+    # matrix and scatter_, the range checked with a mask; the U-Net with indices, torch.relu and interpolate's default
+    # mode; the geometry with math.floor and the forward jump formula; the losses with F.l1_loss / F.mse_loss; the
+    # pool iterating over indices; the recipe with F.mse_loss and lists of parameters.
+    "a6_written_differently": (A6, [
+        ("a6-cgan_inputs",
+         _A6_CHECK + "    return torch.cat([z, F.one_hot(labels.long(), n_classes).to(z.dtype)], dim=1)\n",
+         "    if not bool(((labels >= 0) & (labels < n_classes)).all()):\n"
+         "        raise ValueError(\"every label must be one of 0 .. n_classes - 1\")\n"
+         "    onehot = torch.zeros(len(labels), n_classes, dtype=z.dtype, device=z.device)\n"
+         "    onehot.scatter_(1, labels.reshape(-1, 1).long(), 1.0)\n"
+         "    return torch.cat((z, onehot), 1)\n"),
+        ("a6-cgan_inputs",
+         _A6_CHECK + "    maps = F.one_hot(labels.long(), n_classes).to(x.dtype)[:, :, None, None]\n"
+         "    return torch.cat([x, maps.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)\n",
+         "    if not bool(((labels >= 0) & (labels < n_classes)).all()):\n"
+         "        raise ValueError(\"every label must be one of 0 .. n_classes - 1\")\n"
+         "    maps = torch.eye(n_classes, dtype=x.dtype)[labels.long()].reshape(len(x), n_classes, 1, 1)\n"
+         "    return torch.cat((x, maps.repeat(1, 1, x.shape[2], x.shape[3])), 1)\n"),
+        ("a6-skip_unet",
+         "        h = F.relu(self.stem(x))\n        skips = []\n        for conv in self.down:\n"
+         "            skips.append(h)\n            h = F.relu(conv(h))\n"
+         "        for conv, skip in zip(self.up, reversed(skips)):\n"
+         "            h = F.interpolate(h, size=skip.shape[-2:], mode=\"nearest\")\n"
+         "            h = F.relu(conv(torch.cat([h, skip], dim=1)))\n",
+         "        features = [torch.relu(self.stem(x))]\n"
+         "        for i in range(self.depth):\n"
+         "            features.append(torch.relu(self.down[i](features[-1])))\n"
+         "        h = features[-1]\n"
+         "        for i in range(self.depth):\n"
+         "            skip = features[self.depth - 1 - i]\n"
+         "            h = nn.functional.interpolate(h, size=(skip.shape[2], skip.shape[3]))\n"
+         "            h = torch.relu(self.up[i](torch.cat((h, skip), 1)))\n"),
+        ("a6-patchgan",
+         "    for i, (k, s, p) in enumerate(layers):\n        out = (size + 2 * p - k) // s + 1\n",
+         "    for i, (k, s, p) in enumerate(layers):\n        out = math.floor((size + 2 * p - k) / s) + 1\n"),
+        ("a6-patchgan", "    r = 1\n    for k, s, _ in reversed(layers):\n        r = (r - 1) * s + k\n",
+         "    r, jump = 1, 1\n    for k, s, _ in layers:\n        r += (k - 1) * jump\n        jump *= s\n"),
+        ("a6-pix2pix_generator_loss",
+         "    adversarial = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))\n"
+         "    return adversarial + lam * (fake - y).abs().mean()",
+         "    return -F.logsigmoid(logits).mean() + lam * F.l1_loss(fake, y)"),
+        ("a6-cyclegan_generator_loss",
+         "    adversarial = ((D_b(fake_b) - 1) ** 2).mean() + ((D_a(fake_a) - 1) ** 2).mean()\n"
+         "    cycle = (G_ba(fake_b) - a).abs().mean() + (G_ab(fake_a) - b).abs().mean()\n"
+         "    identity = (G_ab(b) - b).abs().mean() + (G_ba(a) - a).abs().mean()\n"
+         "    return adversarial + lam_cycle * cycle + lam_identity * lam_cycle * identity",
+         "    score_b, score_a = D_b(fake_b), D_a(fake_a)\n"
+         "    total = F.mse_loss(score_b, torch.ones_like(score_b)) + F.mse_loss(score_a, torch.ones_like(score_a))\n"
+         "    total = total + lam_cycle * (F.l1_loss(G_ba(fake_b), a) + F.l1_loss(G_ab(fake_a), b))\n"
+         "    w_identity = lam_cycle * lam_identity\n"
+         "    return total + w_identity * F.l1_loss(G_ab(b), b) + w_identity * F.l1_loss(G_ba(a), a)"),
+        ("a6-image_pool",
+         "        for image in images.detach():\n"
+         "            if len(self.images) < self.size:\n"
+         "                self.images.append(image.clone())\n"
+         "                out.append(image.clone())\n" + _A6_POOL_SWAP + "        return torch.stack(out, 0)",
+         "        for j in range(images.shape[0]):\n"
+         "            new = images[j].detach().clone()\n"
+         "            if len(self.images) < self.size:\n"
+         "                self.images.append(new)\n"
+         "                out.append(new.clone())\n"
+         "                continue\n"
+         "            if torch.rand(1, generator=self.generator).item() <= 0.5:\n"
+         "                out.append(new)\n"
+         "                continue\n"
+         "            slot = int(torch.randint(0, self.size, (1,), generator=self.generator))\n"
+         "            old, self.images[slot] = self.images[slot], new\n"
+         "            out.append(old)\n"
+         "        return torch.stack(out, dim=0)"),
+        ("a6-train_cyclegan",
+         "        loss_b = 0.5 * (((D_b(b) - 1) ** 2).mean() + (D_b(fake_b) ** 2).mean())\n"
+         "        loss_a = 0.5 * (((D_a(a) - 1) ** 2).mean() + (D_a(fake_a) ** 2).mean())\n"
+         "        return loss_a + loss_b",
+         "        total = 0.0\n"
+         "        for D, real, fake in ((D_a, a, fake_a), (D_b, b, fake_b)):\n"
+         "            s_real, s_fake = D(real), D(fake)\n"
+         "            total = total + 0.5 * (F.mse_loss(s_real, torch.ones_like(s_real)) + F.mse_loss(s_fake, torch.zeros_like(s_fake)))\n"
+         "        return total"),
+        ("a6-train_cyclegan", "itertools.chain(G_ab.parameters(), G_ba.parameters())",
+         "list(G_ab.parameters()) + list(G_ba.parameters())"),
+    ], {}, []),
+    # Not mistakes either: another correct way. The one-hot by type_as and a multiplication with ones; the U-Net's
+    # upsampling by repeat_interleave and a crop (nearest resizing); the geometry recursively; the pool on a list of
+    # unbound images.
+    "a6_functional": (A6, [
+        ("a6-cgan_inputs", "return torch.cat([z, F.one_hot(labels.long(), n_classes).to(z.dtype)], dim=1)",
+         "return torch.cat([z, F.one_hot(labels.long(), n_classes).type_as(z)], dim=-1)"),
+        ("a6-cgan_inputs",
+         "    maps = F.one_hot(labels.long(), n_classes).to(x.dtype)[:, :, None, None]\n"
+         "    return torch.cat([x, maps.expand(-1, -1, x.shape[2], x.shape[3])], dim=1)\n",
+         "    n, _, h, w = x.shape\n"
+         "    maps = F.one_hot(labels.long(), n_classes).type_as(x).view(n, n_classes, 1, 1) * torch.ones(1, 1, h, w, dtype=x.dtype)\n"
+         "    return torch.cat([x, maps], dim=1)\n"),
+        ("a6-skip_unet", "            h = F.interpolate(h, size=skip.shape[-2:], mode=\"nearest\")\n",
+         "            h = h.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)[:, :, :skip.shape[2], :skip.shape[3]]\n"),
+        ("a6-patchgan",
+         "    for i, (k, s, p) in enumerate(layers):\n"
+         "        out = (size + 2 * p - k) // s + 1\n"
+         "        if out < 1:\n",
+         "    if not layers:\n"
+         "        return size\n"
+         "    for i, (k, s, p) in enumerate(layers[:1]):\n"
+         "        out = (size + 2 * p - k) // s + 1\n"
+         "        if out < 1:\n"),
+        ("a6-patchgan", "        size = out\n    return size\n",
+         "    try:\n"
+         "        return patchgan_output_size(out, layers[1:])\n"
+         "    except ValueError as exc:\n"
+         "        raise ValueError(f\"after layer 0: {exc}\") from None\n"),
+        ("a6-patchgan", "    r = 1\n    for k, s, _ in reversed(layers):\n        r = (r - 1) * s + k\n    return r\n",
+         "    if not layers:\n        return 1\n    k, s, _ = layers[0]\n    return (receptive_field(layers[1:]) - 1) * s + k\n"),
+        ("a6-image_pool", "        for image in images.detach():\n", "        for image in images.detach().clone().unbind(0):\n"),
+    ], {}, []),
+})
+
+
 # Hostile submissions: they attack the grader instead of answering. Those the tampering scan
 # (tools/scan_submissions.py) flags have their grade withheld (expected scores "withheld", and the phrases are in
 # the review report); the others are graded, in a sandbox (tools/sandboxed_kernel.py), and must gain nothing. The

@@ -6,7 +6,7 @@ from PIL import Image
 
 from course_lib import nets
 from course_lib.data import DataUnavailableError, Digits
-from course_lib.domains import (PALETTE, colourise, decolourise, edge_map, edges_to_digits, gray3,
+from course_lib.domains import (PALETTE, colourisation_pairs, colourise, decolourise, edge_map, edges_to_digits, gray3,
                                 load_image_domains, plain_and_coloured, textures, to_gray)
 from course_lib.metrics import translation_quality
 
@@ -58,6 +58,12 @@ def test_plain_and_coloured_split(small_digits):
 def test_edges_to_digits(small_digits):
     p = edges_to_digits(small_digits)
     assert torch.equal(p.train_y, small_digits.train_x) and torch.equal(p.test_x, edge_map(small_digits.test_x))
+
+
+def test_colourisation_pairs_share_the_unpaired_test_truth(small_digits):
+    p, u = colourisation_pairs(small_digits), plain_and_coloured(small_digits)
+    assert p.train_y.shape == (40, 3, 28, 28) and torch.allclose(decolourise(p.train_y), small_digits.train_x, atol=1e-6)
+    assert torch.equal(p.test_y, u.test_b) and torch.equal(p.test_x, small_digits.test_x)
 
 
 def test_bad_shapes_are_named():

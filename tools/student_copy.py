@@ -6,9 +6,9 @@ beside them. The student copy holds only what a student needs:
 
     lectures/       the executed lecture notebooks
     assignments/    the nbgrader releases (hidden tests removed by nbgrader)
-    course_lib/     the tools; each family module (vae, non_adversarial, gan, wasserstein, evaluation) replaced by a
-                    stub that names its functions, so that the assignments' tests can still switch them off, and
-                    raises if called
+    course_lib/     the tools; each family module (vae, non_adversarial, gan, wasserstein, evaluation, translation)
+                    replaced by a stub that names its functions and classes, so that the assignments' tests can
+                    still switch them off, and raises if called
     course.py, requirements.txt, pyproject.toml, environment.yml   the same two commands and the same pins
     README.md       the student README (tools/student_readme.md)
 
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Family module -> the assignment whose answers it holds.
 FAMILIES = {"vae": "a1_vae", "non_adversarial": "a2_non_adversarial", "gan": "a3_gan_theory",
-            "wasserstein": "a4_wasserstein", "evaluation": "a5_evaluation"}
+            "wasserstein": "a4_wasserstein", "evaluation": "a5_evaluation", "translation": "a6_image_translation"}
 
 # Graded functions that a lecture (or a tool module of course_lib) writes out in the open (its file stem -> names). Every other graded function appears
 # in no lecture: the lecture teaches it in Markdown or pseudocode and trains with the course's tools instead.
@@ -44,6 +44,9 @@ TAUGHT_OPENLY = {
                        "discriminator_loss_lsgan", "generator_loss_lsgan",
                        "discriminator_loss", "generator_loss_nonsaturating"},   # lecture 4's, repeated
     "06_evaluation": {"frechet_distance", "fid_from_features", "inception_score", "mmd2_unbiased"},
+    # Lecture 7's live CycleGAN writes the generators' loss out inside its own cycle_g_loss; a6 Part 5 asks for it as
+    # a function of the players and the weights, checked exactly with stand-in players.
+    "07_image_translation": {"cyclegan_generator_loss"},
     # A tool: the course's ConvGenerator/ConvDiscriminator use the DCGAN paper's initialisation, which a3 Part 6
     # asks for around an all-convolutional architecture that the tools do not have.
     "nets": {"init_dcgan_"},
@@ -79,6 +82,13 @@ def {name}(*args, **kwargs):
     raise _withheld("{name}")
 '''
 
+STUB_CLASS = '''
+
+class {name}:
+    def __init__(self, *args, **kwargs):
+        raise _withheld("{name}")
+'''
+
 
 def public_functions(module_path: Path) -> list[str]:
     """The public top-level function names of a Python file."""
@@ -86,11 +96,19 @@ def public_functions(module_path: Path) -> list[str]:
     return [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")]
 
 
+def public_classes(module_path: Path) -> list[str]:
+    """The public top-level class names of a Python file."""
+    tree = ast.parse(module_path.read_text())
+    return [n.name for n in tree.body if isinstance(n, ast.ClassDef) and not n.name.startswith("_")]
+
+
 def stub_source(family: str) -> str:
     assignment = FAMILIES[family]
     src = STUB_HEADER.format(family=family, assignment=assignment)
     for name in public_functions(ROOT / "course_lib" / f"{family}.py"):
         src += STUB_FUNCTION.format(name=name, family=family, assignment=assignment)
+    for name in public_classes(ROOT / "course_lib" / f"{family}.py"):
+        src += STUB_CLASS.format(name=name)
     return src
 
 

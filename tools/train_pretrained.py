@@ -71,6 +71,21 @@ RECIPES = {
 }
 
 
+# lecture 7: a conditional GAN on the digits, pix2pix (and its L1-only twin) on plain -> coloured digits with
+# pairs, CycleGAN on plain <-> coloured digits without (course_lib.domains)
+RECIPES.update({
+    "cgan": {"steps": 6000, "batch_size": 128, "lr": 5e-4, "betas": [0.5, 0.999], "width": 32, "seed": 0,
+             "loss": "non-saturating, labels into G by embedding, into D by projection"},
+    "pix2pix": {"steps": 2000, "batch_size": 32, "lr": 2e-4, "betas": [0.5, 0.999], "width": 16, "d_width": 16,
+                "d_layers": 1, "lambda_l1": 100.0, "seed": 0, "task": "plain -> coloured (paired)"},
+    "l1": {"steps": 2000, "batch_size": 32, "lr": 2e-4, "betas": [0.5, 0.999], "width": 16, "seed": 0,
+           "task": "plain -> coloured (paired)", "loss": "L1 only (pix2pix's generator without its discriminator)"},
+    "cyclegan": {"steps": 2500, "batch_size": 16, "lr": 2e-4, "betas": [0.5, 0.999], "width": 8, "n_blocks": 2,
+                 "d_width": 16, "d_layers": 1, "lambda_cycle": 10.0, "lambda_identity": 0.5, "pool": 50, "seed": 0,
+                 "task": "plain <-> coloured digits (unpaired halves of the training digits)"},
+})
+
+
 def laplacian_l1(x, y, bands: int = 3):
     """GLO's reconstruction loss: the L1 distance between the Laplacian pyramids of x and y, each band's mean
     absolute difference summed over the bands and the low-pass residual (so a coarse band, with a quarter of the
@@ -342,9 +357,179 @@ def _autoencoder_trainer(name):
     return trainer
 
 
+def _translation_scores(digits, G, task: str, dev) -> dict:
+    """The lecture's measurements of a translator on the test pairs: per-pixel L1 and the digit classifier's
+    accuracy, plus FID (n = 500) of its digits against the 500 test digits."""
+    from course_lib.domains import decolourise, plain_and_coloured, to_gray
+
+    G.eval()
+    with torch.no_grad():
+        if task == "plain -> coloured (paired)":
+            out = {task: (decolourise(G(digits.test_x[:500].to(dev)).cpu()), digits.test_x[:500])}
+        else:
+            u = plain_and_coloured(digits)
+            out = {"coloured -> plain": (to_gray(G.b2a(u.test_b[:500].to(dev)).cpu()), digits.test_x[:500]),
+                   "plain -> coloured": (decolourise(G.a2b(u.test_a[:500].to(dev)).cpu()), digits.test_x[:500])}
+    scores = {}
+    for name, (y, target) in out.items():
+        q = M.translation_quality(y, target, digits.test_y[:500])
+        scores[name] = {"pixel_l1": round(q["pixel_l1"], 4), "accuracy": round(q["accuracy"], 3),
+                        "fid": round(M.fid(y, digits.test_x[:500], verbose=False).value, 2)}
+    return scores
+
+
+def train_cgan(digits, dev, scale: float):
+    from course_lib.nets import ConditionalDiscriminator
+
+    r = RECIPES["cgan"]
+    steps = max(1, int(r["steps"] * scale))
+    seed_everything(r["seed"])
+    G, D = build("cgan").to(dev), ConditionalDiscriminator(width=r["width"]).to(dev)
+    g = rng(r["seed"] + 1)
+
+    def z_of(n):
+        return torch.randn(n, G.z_dim, generator=g).to(dev)
+
+    def d_loss(batch):
+        x, y = batch
+        return bce(D(x, y), 1.0) + bce(D(G(z_of(len(x)), y).detach(), y), 0.0)
+
+    def g_loss(batch):
+        x, y = batch
+        return bce(D(G(z_of(len(x)), y), y), 1.0)
+
+    stream = batches((digits.train_x, digits.train_y), r["batch_size"], rng(r["seed"]), dev)
+    train_adversarial(stream, d_loss, g_loss, adam(D, r["lr"], r["betas"]), adam(G, r["lr"], r["betas"]), D, G, steps,
+                      desc="cGAN (shipped)")
+    G.eval()
+    labels = torch.arange(500) % 10
+    acc = float((M.class_probs(G.sample(500, rng(1), labels=labels).cpu()).argmax(1) == labels).double().mean())
+    return G, {**r, "steps": steps}, {"class_accuracy": round(acc, 3)}
+
+
+def _train_pix2pix(name):
+    def trainer(digits, dev, scale: float):
+        from course_lib.domains import colourisation_pairs
+        from course_lib.nets import PatchDiscriminator
+
+        r = RECIPES[name]
+        steps = max(1, int(r["steps"] * scale))
+        seed_everything(r["seed"])
+        p = colourisation_pairs(digits)
+        G = build(name).to(dev)
+        stream = batches((p.train_x, p.train_y), r["batch_size"], rng(r["seed"]), dev)
+        opt_g = adam(G, r["lr"], r["betas"])
+        if name == "l1":
+            for step in range(1, steps + 1):
+                x, y = next(stream)
+                loss = (G(x) - y).abs().mean()
+                opt_g.zero_grad()
+                loss.backward()
+                opt_g.step()
+        else:
+            D = PatchDiscriminator(4, width=r["d_width"], n_layers=r["d_layers"]).to(dev)
+
+            def d_loss(batch):
+                x, y = batch
+                return bce(D(x, y), 1.0) + bce(D(x, G(x).detach()), 0.0)
+
+            def g_loss(batch):
+                x, y = batch
+                fake = G(x)
+                l1 = (fake - y).abs().mean()
+                return bce(D(x, fake), 1.0) + r["lambda_l1"] * l1, {"l1": l1}
+
+            train_adversarial(stream, d_loss, g_loss, adam(D, r["lr"], r["betas"]), opt_g, D, G, steps,
+                              desc="pix2pix (shipped)")
+        return G, {**r, "steps": steps}, {"scores": _translation_scores(digits, G, r["task"], dev)}
+
+    return trainer
+
+
+class _Pool:
+    """The image history of CycleGAN (Shrivastava et al.): up to ``size`` past fakes; once full, each new fake is
+    returned as it is or, with probability 1/2, swapped for a stored one."""
+
+    def __init__(self, size, generator):
+        self.size, self.g, self.images = size, generator, []
+
+    def __call__(self, batch):
+        out = []
+        for im in batch.detach():
+            if len(self.images) < self.size:
+                self.images.append(im.clone())
+                out.append(im)
+            elif torch.rand(1, generator=self.g).item() > 0.5:
+                i = int(torch.randint(0, self.size, (1,), generator=self.g))
+                out.append(self.images[i])
+                self.images[i] = im.clone()
+            else:
+                out.append(im)
+        return torch.stack(out)
+
+
+def train_cyclegan(digits, dev, scale: float):
+    from course_lib.domains import plain_and_coloured
+    from course_lib.nets import PatchDiscriminator
+
+    r = RECIPES["cyclegan"]
+    steps = max(1, int(r["steps"] * scale))
+    seed_everything(r["seed"])
+    u = plain_and_coloured(digits)
+    pair = build("cyclegan").to(dev)
+    G_ab, G_ba = pair.a2b, pair.b2a
+    D_a, D_b = (PatchDiscriminator(3, width=r["d_width"], n_layers=r["d_layers"], norm="instance").to(dev)
+                for _ in range(2))
+    pool_a, pool_b = _Pool(r["pool"], rng(r["seed"] + 2)), _Pool(r["pool"], rng(r["seed"] + 3))
+    lam, lam_id = r["lambda_cycle"], r["lambda_identity"] * r["lambda_cycle"]
+
+    def mse(x, target):
+        return (x - target).pow(2).mean()
+
+    def g_loss(batch):
+        a, b = batch
+        fake_b, fake_a = G_ab(a), G_ba(b)
+        adv = mse(D_b(fake_b), 1.0) + mse(D_a(fake_a), 1.0)
+        cycle = (G_ba(fake_b) - a).abs().mean() + (G_ab(fake_a) - b).abs().mean()
+        ident = (G_ab(b) - b).abs().mean() + (G_ba(a) - a).abs().mean()
+        state["fakes"] = (fake_a.detach(), fake_b.detach())
+        return adv + lam * cycle + lam_id * ident, {"cycle": cycle, "identity": ident}
+
+    def d_loss(batch):
+        a, b = batch
+        with torch.no_grad():
+            fake_a, fake_b = G_ba(b), G_ab(a)
+        fa, fb = pool_a(fake_a), pool_b(fake_b)
+        return 0.5 * (mse(D_a(a), 1.0) + mse(D_a(fa), 0.0) + mse(D_b(b), 1.0) + mse(D_b(fb), 0.0))
+
+    state = {}
+    # unpaired: A's and B's batches are drawn with independent index streams
+    sa, sb = batches(u.train_a, r["batch_size"], rng(r["seed"]), dev), batches(u.train_b, r["batch_size"], rng(r["seed"] + 1), dev)
+    stream = iter(lambda: (next(sa), next(sb)), None)
+    opt_g = torch.optim.Adam(list(G_ab.parameters()) + list(G_ba.parameters()), lr=r["lr"], betas=tuple(r["betas"]))
+    opt_d = torch.optim.Adam(list(D_a.parameters()) + list(D_b.parameters()), lr=r["lr"], betas=tuple(r["betas"]))
+    train_adversarial(stream, d_loss, g_loss, opt_d, opt_g, [D_a, D_b], [G_ab, G_ba], steps, desc="CycleGAN (shipped)")
+    return pair, {**r, "steps": steps}, {"scores": _translation_scores(digits, pair, r["task"], dev)}
+
+
 TRAINERS = {"dcgan": train_dcgan, "glo": train_glo, "glann": train_glann, "wae": _autoencoder_trainer("wae"),
             "vae": _autoencoder_trainer("vae"), "vaegan": train_vaegan, **{n: train_variant(n) for n in ("lsgan", "sngan", "wgan",
-                                                                                          "wgangp")}}
+                                                                                          "wgangp")},
+            "cgan": train_cgan, "pix2pix": _train_pix2pix("pix2pix"), "l1": _train_pix2pix("l1"), "cyclegan": train_cyclegan}
+
+
+def _save_translator(a, name, model, recipe, extra, seconds, digits, dev) -> None:
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
+               a.out / f"{name}.pt")
+    info = {"name": name, "class": type(model).__name__, "parameters": count_parameters(model), "recipe": recipe,
+            "seed": recipe["seed"], "data_source": digits.source,
+            "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)",
+            "train_seconds": round(seconds, 1), "torch_version": torch.__version__, "commit": commit(), "mode": "eval",
+            "score_protocol": "the first 500 test pairs: mean |output - truth| per pixel, FeatureNet's accuracy on the "
+                              "outputs' digits, FID (n = 500) of the outputs' digits vs the first 500 test digits",
+            "stored_as": "float16 state dict", **extra}
+    (a.out / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+    print(f"{name}: {seconds:.0f} s; {extra.get('scores')} -> {a.out / name}.pt", flush=True)
 
 
 def main(argv=None) -> int:
@@ -357,6 +542,7 @@ def main(argv=None) -> int:
     dev = torch.device(a.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     digits = load_mnist()
     reference = digits.test_x[:500]
+    a.out.mkdir(parents=True, exist_ok=True)
     for name in a.names:
         if name not in TRAINERS:
             ap.error(f"unknown model {name!r}; expected some of {sorted(TRAINERS)}")
@@ -364,11 +550,13 @@ def main(argv=None) -> int:
         model, recipe, extra = TRAINERS[name](digits, dev, a.steps_scale)
         seconds = time.time() - start
         model = model.cpu()
+        if not hasattr(model, "sample"):      # a translator: the trainer measured it on the test pairs
+            _save_translator(a, name, model, recipe, extra, seconds, digits, dev)
+            continue
         fids = fid_both_modes(model, reference)
         # Eval mode (running BatchNorm statistics) unless train mode is clearly better: in eval mode a sample
         # depends on its code alone, not on the batch it is drawn with, which latent arithmetic needs.
         mode = "train" if fids["train"] < 0.9 * fids["eval"] else "eval"
-        a.out.mkdir(parents=True, exist_ok=True)
         torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
                    a.out / f"{name}.pt")
         info = {
