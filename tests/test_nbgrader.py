@@ -22,7 +22,7 @@ from submissions import HOSTILE, WITHHELD, WRONG
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
 
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = pytest.mark.timeout(3600)   # the batch autograde of every submission (six assignments) runs inside the first test
 
 
 def course(root: Path, *args) -> subprocess.CompletedProcess:
