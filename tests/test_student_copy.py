@@ -165,7 +165,7 @@ def test_lectures_teach_openly_only_what_is_declared():
                            "TAUGHT_OPENLY (and make the assignment ask for more), or keep it out of the lecture")
 
 
-def student_course(copy, *args, timeout=900):
+def student_course(copy, *args, timeout=1800):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(COURSE_OFFLINE="1", COURSE_BUDGET="fast")
     return subprocess.run([sys.executable, "course.py", *args, "--here"], cwd=copy, capture_output=True, text=True,
