@@ -5,8 +5,8 @@ Tools students use (never switched off by grading): ``runtime`` (device, seed, b
 loop, the GAN recipe ``train_gan``, ``History``), ``metrics``, ``plot``, ``toy``, ``domains`` (lecture 7's
 image domains with known ground truth). One module per model family
 holds only the reference versions of what an assignment grades, and is what grading switches off: ``vae`` (a1),
-``non_adversarial`` (a2), ``gan`` (a3), ``wasserstein`` (a4), ``evaluation`` (a5), ``translation`` (a6). The student copy of the
-course does not hold them.
+``non_adversarial`` (a2), ``gan`` (a3), ``wasserstein`` (a4), ``evaluation`` (a5), ``translation`` (a6),
+``lapgan`` (a7). The student copy of the course does not hold them.
 """
 from .runtime import Budget, autograding, budget, device, env_flag, rng, seed_everything
 from .data import (Digits, DataUnavailableError, batches, binarize, dynamic_binarize, load_mnist, loader,

@@ -261,3 +261,67 @@ def _drawn(data, tensors, batch_size, generator, device):
         idx = torch.randint(n, (batch_size,), generator=generator)
         out = tuple(t[idx].to(device) if device is not None else t[idx] for t in tensors)
         yield out if isinstance(data, (tuple, list)) else out[0]
+
+
+def pad_images(x: torch.Tensor, size: int = 32) -> torch.Tensor:
+    """Images (N, C, H, W) centred on a zero (black) canvas of ``size`` x ``size``: MNIST's 28x28 digits padded
+    to 32x32, a size that halves cleanly three times (32, 16, 8) for a Laplacian pyramid."""
+    if x.dim() != 4 or x.shape[-1] > size or x.shape[-2] > size:
+        raise ValueError(f"pad_images: expected images (N, C, H, W) no larger than {size}x{size}, got "
+                         f"{tuple(x.shape)}")
+    dh, dw = size - x.shape[-2], size - x.shape[-1]
+    return F.pad(x, (dw // 2, dw - dw // 2, dh // 2, dh - dh // 2))
+
+
+def crop_images(x: torch.Tensor, size: int = 28) -> torch.Tensor:
+    """The central ``size`` x ``size`` of images (N, C, H, W): undoes :func:`pad_images` (for example before
+    scoring 32x32 samples with the 28x28 feature network)."""
+    if x.dim() != 4 or x.shape[-1] < size or x.shape[-2] < size:
+        raise ValueError(f"crop_images: expected images (N, C, H, W) at least {size}x{size}, got {tuple(x.shape)}")
+    top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
+    return x[..., top:top + size, left:left + size]
+
+
+CIFAR_FOLDER = "cifar-10-batches-py"
+
+
+@dataclass
+class Images:
+    """A fixed train/test split of colour images (N, 3, 32, 32) float32 in [0, 1] with int64 labels."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    kind: str
+    source: str
+
+
+def load_cifar10(root: str | os.PathLike | None = None, verbose: bool = True) -> Images:
+    """CIFAR-10 (50,000 / 10,000 colour images, 32x32) from ``<data dir>/cifar-10-batches-py``, the folder the
+    official python archive unpacks to (torchvision's ``CIFAR10`` reads the same). Nothing is downloaded: when
+    the folder is absent or unreadable this raises :class:`DataUnavailableError` saying what to put where."""
+    root = Path(root).expanduser() if root is not None else data_dir()
+    folder = root / CIFAR_FOLDER
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        raise DataUnavailableError(f"no CIFAR-10 in {folder} (missing {', '.join(missing)}): unpack the python "
+                                   f"version of CIFAR-10 (cifar-10-python.tar.gz) into {root}")
+    import pickle
+    parts = []
+    try:
+        for n in names:
+            with open(folder / n, "rb") as fh:
+                d = pickle.load(fh, encoding="bytes")
+            x = torch.from_numpy(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)).float() / 255
+            parts.append((x, torch.as_tensor(d[b"labels"], dtype=torch.long)))
+    except Exception as exc:
+        raise DataUnavailableError(f"CIFAR-10 in {folder} could not be read: {type(exc).__name__}: {exc}") from exc
+    train_x = torch.cat([p[0] for p in parts[:5]])
+    train_y = torch.cat([p[1] for p in parts[:5]])
+    out = Images(train_x, train_y, parts[5][0], parts[5][1], "cifar10",
+                 f"CIFAR-10 from {folder} ({len(train_x):,} / {len(parts[5][0]):,})")
+    if verbose:
+        print(f"data: {out.source}")
+    return out

@@ -615,3 +615,132 @@ class ResnetTranslator(nn.Module):
             raise ValueError(f"ResnetTranslator expects images (N, {self.in_channels}, H, W) with H, W divisible by "
                              f"4; got {tuple(x.shape)}")
         return torch.sigmoid(self.net(x))
+
+
+# ---------------------------------------------------------------- LAPGAN (lecture 8)
+
+class CoarseGenerator(Generator):
+    """z (N, z_dim) -> small images (N, channels, size, size) in [0, 1]: an MLP with ``depth`` hidden ReLU layers,
+    BatchNorm before each ReLU (without it this small GAN collapses onto a few images within a few hundred steps),
+    and a sigmoid. The plain GAN at the top (coarsest level) of a Laplacian pyramid of GANs."""
+
+    def __init__(self, size: int = 8, channels: int = 1, z_dim: int = 32, hidden: int = 256, depth: int = 2):
+        super().__init__()
+        self.z_dim, self.shape = z_dim, (channels, size, size)
+        layers, width = [], z_dim
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.BatchNorm1d(hidden), nn.ReLU(True)]
+            width = hidden
+        self.net = nn.Sequential(*layers, nn.Linear(width, channels * size * size))
+
+    def forward(self, z):
+        _check_codes(z, self.z_dim, type(self).__name__)
+        return torch.sigmoid(self.net(z)).reshape(-1, *self.shape)
+
+
+class CoarseDiscriminator(nn.Module):
+    """small images (N, channels, size, size) -> logits (N,): an MLP with ``depth`` hidden LeakyReLU(0.2) layers."""
+
+    def __init__(self, size: int = 8, channels: int = 1, hidden: int = 256, depth: int = 2):
+        super().__init__()
+        self.shape = (channels, size, size)
+        self.net = mlp([channels * size * size] + [hidden] * depth + [1], activation=lambda: nn.LeakyReLU(0.2))
+
+    def forward(self, x):
+        return self.net(as_images(x, type(self).__name__, self.shape).flatten(1)).squeeze(1)
+
+
+class LevelGenerator(nn.Module):
+    """One level of a LAPGAN: [l, z] (N, channels + 1, H, W) -> a high-pass image h (N, channels, H, W).
+
+    ``l`` is the upsampled coarser image and ``z`` one plane of noise (Denton et al. feed it as an extra colour
+    plane); ``depth`` 3x3 convolutions with ReLU between them and no activation at the end, since a residual
+    is signed. The image at this level is then ``l + h``.
+    """
+
+    def __init__(self, channels: int = 1, width: int = 32, depth: int = 3):
+        super().__init__()
+        self.channels = channels
+        dims = [channels + 1] + [width] * (depth - 1) + [channels]
+        layers = []
+        for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+            layers += [nn.Conv2d(a, b, 3, 1, 1)] + ([nn.ReLU(True)] if i < depth - 1 else [])
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        if x.dim() != 4 or x.shape[1] != self.channels + 1:
+            raise ValueError(f"LevelGenerator(channels={self.channels}) expects [l, z] of shape (N, "
+                             f"{self.channels + 1}, H, W): the upsampled coarse image and one noise plane; got "
+                             f"{tuple(x.shape)}")
+        return self.net(x)
+
+
+class LevelDiscriminator(nn.Module):
+    """One level of a LAPGAN: [l + h, l] (N, 2 * channels, size, size) -> logits (N,).
+
+    It sees the image a residual makes (``l + h``) beside the coarse image it was conditioned on (``l``), so it
+    judges whether the detail fits *this* coarse image. Two stride-2 4x4 convolutions with LeakyReLU(0.2), then
+    a dense read-out; ``size`` divisible by 4.
+    """
+
+    def __init__(self, channels: int = 1, size: int = 16, width: int = 32):
+        super().__init__()
+        if size % 4:
+            raise ValueError(f"LevelDiscriminator: size must be divisible by 4, got {size}")
+        self.channels, self.size = channels, size
+        self.net = nn.Sequential(
+            nn.Conv2d(2 * channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2, True),
+            nn.Flatten(), nn.Linear(2 * width * (size // 4) ** 2, 1))
+
+    def forward(self, x):
+        want = (2 * self.channels, self.size, self.size)
+        if x.dim() != 4 or tuple(x.shape[1:]) != want:
+            raise ValueError(f"LevelDiscriminator expects [l + h, l] of shape (N, {want[0]}, {want[1]}, {want[2]}); "
+                             f"got {tuple(x.shape)}")
+        return self.net(x).squeeze(1)
+
+
+class LAPGAN(Generator):
+    """A Laplacian pyramid of GANs (Denton et al., 2015), under the course's sampling contract.
+
+    ``coarse`` samples the smallest images (a :class:`CoarseGenerator`, or any model with ``sample(n, generator)``:
+    a stand-in that returns real images shows what the finer levels do on their own); each of ``generators`` (coarse to fine) doubles the size: the image so
+    far is upsampled (bilinear) to l, a noise plane z is drawn, and the level adds its residual G([l, z]).
+    ``sample(n, generator)`` draws the coarse codes first, then each level's noise planes in order, all on the
+    CPU from ``generator``; the final images are clamped to [0, 1] and, with ``crop``, cut to their central
+    ``crop`` x ``crop`` (digits are padded to 32x32 for the pyramid and scored at 28x28). ``sample(...,
+    levels=True)`` returns the images after every level, coarse to fine (unclamped and uncropped but the last).
+    """
+
+    def __init__(self, coarse: Generator | None = None, generators=None, channels: int = 1, size: int = 32,
+                 levels: int = 3, width: int = 32, z_dim: int = 32, hidden: int = 256, crop: int | None = None):
+        super().__init__()
+        self.crop = crop
+        small = size // 2 ** (levels - 1)
+        self.coarse = coarse if coarse is not None else CoarseGenerator(small, channels, z_dim, hidden)
+        self.generators = nn.ModuleList(generators if generators is not None else
+                                        [LevelGenerator(channels, width) for _ in range(levels - 1)])
+        self.z_dim = getattr(self.coarse, "z_dim", 0)
+
+    def forward(self, z):
+        raise TypeError("LAPGAN has no single code: sample with LAPGAN.sample(n, generator)")
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, batch_size: int = 1000,
+               levels: bool = False):
+        images = [self.coarse.sample(n, generator)]             # any model under the sampling contract
+        sizes = [images[0].shape[-1] * 2 ** (i + 1) for i in range(len(self.generators))]
+        noise = [torch.randn(n, 1, s, s, generator=generator) for s in sizes]
+        for G, e in zip(self.generators, noise):
+            dev = next(G.parameters()).device
+            low = F.interpolate(images[-1].to(dev), scale_factor=2, mode="bilinear", align_corners=False)
+            h = torch.cat([G(torch.cat([low[i:i + batch_size], e[i:i + batch_size].to(dev)], dim=1))
+                           for i in range(0, n, batch_size)])
+            images.append(low + h)
+        final = images[-1].clamp(0, 1)
+        if self.crop is not None:
+            top = (final.shape[-1] - self.crop) // 2
+            final = final[..., top:top + self.crop, top:top + self.crop]
+        images[-1] = final
+        return images if levels else final

@@ -7,6 +7,7 @@ student sees what the same recipe reaches with more training:
     vg = load_pretrained("vaegan")   # VAE(z_dim=16, kind="conv") fine-tuned with a discriminator (lecture 4)
     load_pretrained("wgangp")        # lecture 5: the same generator trained as a WGAN-GP (also "lsgan", "sngan", "wgan")
     load_pretrained("cyclegan").b2a  # lecture 7: translators too (available("translators"))
+    load_pretrained("lapgan")        # lecture 8: a Laplacian pyramid of GANs (samples 28x28, like the others)
     pretrained_info("dcgan")         # the recipe, data, device, seconds, torch version and measured FID
 
 Each model is a float16 state dict in ``course_lib/weights/<name>.pt`` (half the bytes; loaded back as float32)
@@ -23,7 +24,7 @@ import torch
 from torch import nn
 
 from .models import VAE
-from .nets import ConditionalGenerator, ConvGenerator, GLOGenerator, ResnetTranslator, UNet
+from .nets import LAPGAN, ConditionalGenerator, ConvGenerator, GLOGenerator, ResnetTranslator, UNet
 
 
 class CycleGAN(nn.Module):
@@ -62,6 +63,8 @@ ARCHITECTURES = {
     "pix2pix": (UNet, {"in_channels": 1, "out_channels": 3, "width": 16}),
     "l1": (UNet, {"in_channels": 1, "out_channels": 3, "width": 16}),
     "cyclegan": (CycleGAN, {"width": 8, "n_blocks": 2}),
+    # lecture 8: a Laplacian pyramid of GANs on digits padded to 32x32 (8 -> 16 -> 32), samples cropped to 28x28
+    "lapgan": (LAPGAN, {"width": 32, "z_dim": 32, "hidden": 256, "crop": 28}),
 }
 
 

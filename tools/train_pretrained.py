@@ -83,6 +83,12 @@ RECIPES.update({
     "cyclegan": {"steps": 2500, "batch_size": 16, "lr": 2e-4, "betas": [0.5, 0.999], "width": 8, "n_blocks": 2,
                  "d_width": 16, "d_layers": 1, "lambda_cycle": 10.0, "lambda_identity": 0.5, "pool": 50, "seed": 0,
                  "task": "plain <-> coloured digits (unpaired halves of the training digits)"},
+    # Lecture 8: a LAPGAN on the digits padded to 32x32 (pyramid 32 -> 16 -> 8). The 8x8 GAN and the two
+    # conditional levels train independently (each on real low-pass images), each with its own step count.
+    "lapgan": {"steps": {"8x8": 6000, "16x16": 6000, "32x32": 3000}, "batch_size": 64, "lr": 5e-4,
+               "betas": [0.5, 0.999], "width": 32, "z_dim": 32, "hidden": 256, "seed": 0,
+               "pyramid": "5x5 binomial blur (reflect) + every other pixel; bilinear upsampling",
+               "loss": "non-saturating BCE; D_k sees [l + h, l]"},
 })
 
 
@@ -407,6 +413,75 @@ def train_cgan(digits, dev, scale: float):
     return G, {**r, "steps": steps}, {"class_accuracy": round(acc, 3)}
 
 
+def _pyramid(x, levels: int = 3):
+    """Lecture 8's Laplacian pyramid [h_0, ..., I_K] of one-channel images (its own copy: a maintainer tool)."""
+    b = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
+    kernel = (b[:, None] * b[None, :]).to(x)[None, None]
+    up = lambda t: F.interpolate(t, scale_factor=2, mode="bilinear", align_corners=False)  # noqa: E731
+    out = []
+    for _ in range(levels - 1):
+        small = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), kernel)[..., ::2, ::2]
+        out.append(x - up(small))
+        x = small
+    return out + [x], up
+
+
+def train_lapgan(digits, dev, scale: float):
+    from course_lib.data import pad_images
+    from course_lib.nets import CoarseDiscriminator, LevelDiscriminator
+
+    r = RECIPES["lapgan"]
+    steps = {k: max(1, int(v * scale)) for k, v in r["steps"].items()}
+    seed_everything(r["seed"])
+    model = build("lapgan").to(dev)
+    x = pad_images(digits.train_x)
+    pyramid, up = _pyramid(x)
+    g = rng(r["seed"] + 1)
+    opt = lambda m: adam(m, r["lr"], r["betas"])  # noqa: E731
+    seconds = {}
+    start = time.time()
+    coarse, Dc = model.coarse, CoarseDiscriminator(8, 1, r["hidden"]).to(dev)
+    train_gan(coarse, Dc, pyramid[-1], steps["8x8"], opt(coarse), opt(Dc), batch_size=r["batch_size"], seed=r["seed"],
+              d_loss=lambda D, G, xb, z: bce(D(xb), 1.0) + bce(D(G(z).detach()), 0.0),
+              g_loss=lambda D, G, z: bce(D(G(z)), 1.0), desc="LAPGAN 8x8 (shipped)")
+    seconds["8x8"] = round(time.time() - start, 1)
+    image = pyramid[-1]
+    for k, G in zip((1, 0), model.generators):            # the generators run coarse to fine
+        image_k = up(image) + pyramid[k]
+        low, high = image_k - pyramid[k], pyramid[k]
+        image = image_k
+        size = high.shape[-1]
+        D = LevelDiscriminator(1, size, r["width"]).to(dev)
+
+        def noise(n, size=size):
+            return torch.randn(n, 1, size, size, generator=g).to(dev)
+
+        def d_loss(batch, G=G, D=D, noise=noise):
+            lo, hi = batch
+            fake = G(torch.cat([lo, noise(len(lo))], 1)).detach()
+            return bce(D(torch.cat([lo + hi, lo], 1)), 1.0) + bce(D(torch.cat([lo + fake, lo], 1)), 0.0)
+
+        def g_loss(batch, G=G, D=D, noise=noise):
+            lo, _ = batch
+            return bce(D(torch.cat([lo + G(torch.cat([lo, noise(len(lo))], 1)), lo], 1)), 1.0)
+
+        start = time.time()
+        name = f"{size}x{size}"
+        train_adversarial(batches((low, high), r["batch_size"], rng(r["seed"] + 2 + k), dev), d_loss, g_loss,
+                          opt(D), opt(G), D, G, steps[name], desc=f"LAPGAN {name} (shipped)")
+        seconds[name] = round(time.time() - start, 1)
+    model.eval()
+    with torch.no_grad():
+        stages = model.sample(500, rng(1), levels=True)
+    fids = {}
+    for name, img in zip(("8x8", "16x16"), stages[:2]):
+        while img.shape[-1] < 32:
+            img = up(img)
+        fids[name] = round(M.fid(img.clamp(0, 1)[..., 2:30, 2:30].cpu(), digits.test_x[:500], verbose=False).value, 1)
+    return model, {**r, "steps": sum(steps.values()), "steps_per_level": steps}, {"seconds_per_level": seconds,
+                                                                                  "fid_after_level": fids}
+
+
 def _train_pix2pix(name):
     def trainer(digits, dev, scale: float):
         from course_lib.domains import colourisation_pairs
@@ -515,7 +590,7 @@ def train_cyclegan(digits, dev, scale: float):
 TRAINERS = {"dcgan": train_dcgan, "glo": train_glo, "glann": train_glann, "wae": _autoencoder_trainer("wae"),
             "vae": _autoencoder_trainer("vae"), "vaegan": train_vaegan, **{n: train_variant(n) for n in ("lsgan", "sngan", "wgan",
                                                                                           "wgangp")},
-            "cgan": train_cgan, "pix2pix": _train_pix2pix("pix2pix"), "l1": _train_pix2pix("l1"), "cyclegan": train_cyclegan}
+            "cgan": train_cgan, "pix2pix": _train_pix2pix("pix2pix"), "l1": _train_pix2pix("l1"), "cyclegan": train_cyclegan, "lapgan": train_lapgan}
 
 
 def _save_translator(a, name, model, recipe, extra, seconds, digits, dev) -> None:
