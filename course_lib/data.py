@@ -306,8 +306,9 @@ def load_cifar10(root: str | os.PathLike | None = None, verbose: bool = True) ->
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     missing = [n for n in names if not (folder / n).is_file()]
     if missing:
-        raise DataUnavailableError(f"no CIFAR-10 in {folder} (missing {', '.join(missing)}): unpack the python "
-                                   f"version of CIFAR-10 (cifar-10-python.tar.gz) into {root}")
+        what = f"no CIFAR-10 in {folder}" if len(missing) == len(names) else \
+            f"CIFAR-10 in {folder} is incomplete (missing {', '.join(missing)})"
+        raise DataUnavailableError(f"{what}: unpack the python version (cifar-10-python.tar.gz) into {root}")
     import pickle
     parts = []
     try:
