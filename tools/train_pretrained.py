@@ -14,6 +14,10 @@ test digits, course FeatureNet), measured in both BatchNorm modes (eval mode is 
 returns, unless train mode is clearly better); the VAE + GAN also records its test NELBO on lecture 2's binarised
 test digits. A maintainer tool: it lives outside the course_lib package; run it from the repository root with
 the course's Python (``.venv/bin/python``).
+
+Later lectures' models (``glo``, ``glann``, ``wae``, ``vae``, the lecture 5 variants, ``cgan``, ``pix2pix``, ``l1``,
+``cyclegan``, ``lapgan``) follow the recipes in ``RECIPES`` below; ``lapgan`` trains its three levels one after the
+other (each on real low-pass images) and records the seconds and FID after each level.
 """
 from __future__ import annotations
 
