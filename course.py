@@ -38,6 +38,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
@@ -139,11 +140,16 @@ def cmd_test(args) -> int:
     if STUDENT:
         return cmd_check(args)
     setup()
-    # Tests always run in the fast budget and never reach for the network.
-    env = course_env(COURSE_BUDGET="fast", COURSE_OFFLINE="1")
+    # Tests always run in the fast budget and never reach for the network. They use every core: one pytest-xdist
+    # worker per core, each with one torch thread (kernels and the graders they start inherit it), because two
+    # threads per process on shared cores ran many times slower than one. conftest.py says what runs together.
+    # solutions/ is not run by nbval: the round trip autogrades each solution and checks that no cell raises.
+    workers = cores()
+    env = course_env(COURSE_BUDGET="fast", COURSE_OFFLINE="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    parallel = ["-n", str(workers)] if workers > 1 and "-n" not in args else []
     t0 = time.time()
-    code = run([PY, "-m", "pytest", "tests", "lectures", "solutions", "--nbval-lax", "--nbval-current-env",
-                "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "--durations=15", *args], cwd=ROOT, env=env)
+    code = run([PY, "-m", "pytest", "tests", "lectures", *parallel, "--nbval-lax", "--nbval-current-env",
+                "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "--durations=25", *args], cwd=ROOT, env=env)
     say(f"test suite finished in {time.time() - t0:.0f} s with exit code {code}")
     return code
 
@@ -157,24 +163,33 @@ def cmd_check(args) -> int:
     if unknown:
         sys.exit(f"[course] no assignment {', '.join(map(repr, unknown))} in assignments/ (have: {', '.join(have)})")
     setup()
-    summary, code = [], 0
-    for a in ids:
-        say(f"running every visible test of assignments/{a}/{a}.ipynb (this executes the notebook)")
+    # One notebook per core at a time, one thread each (on shared cores, two threads per kernel ran far slower).
+    jobs = min(cores(), len(ids))
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, cores() // jobs))
+    say(f"running every visible test of {', '.join(ids)} ({jobs} at a time; this executes the notebooks)")
+
+    def validate(a):
         t0 = time.time()
         # Validate's default allows 30 s per cell; a training cell on a slow laptop can need more.
         r = subprocess.run([str(PY), "-m", "nbgrader", "validate", f"{a}.ipynb", "--Execute.timeout=600"],
-                           cwd=ROOT / "assignments" / a, env=course_env(), capture_output=True, text=True)
-        out = r.stdout.strip()
-        print(out, flush=True)
-        if r.returncode != 0 or not out:
-            verdict, code = f"could not be checked: {r.stderr.strip().splitlines()[-1:] or 'no output'}", 1
-        elif "passes all the tests" in out:
-            verdict = "passes every visible test"
-        else:
-            failed = re.search(r"VALIDATION FAILED ON (\d+) CELL", out)
-            verdict = f"{failed.group(1)} test cell(s) fail" if failed else "does not pass yet (see above)"
-            code = 1
-        summary.append(f"{a}: {verdict} ({time.time() - t0:.0f} s)")
+                           cwd=ROOT / "assignments" / a, capture_output=True, text=True,
+                           env=course_env(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads))
+        return r, time.time() - t0
+
+    summary, code = [], 0
+    with ThreadPoolExecutor(jobs) as pool:
+        for a, (r, seconds) in zip(ids, pool.map(validate, ids)):
+            out = r.stdout.strip()
+            print(f"--- assignments/{a}/{a}.ipynb\n{out}", flush=True)
+            if r.returncode != 0 or not out:
+                verdict, code = f"could not be checked: {r.stderr.strip().splitlines()[-1:] or 'no output'}", 1
+            elif "passes all the tests" in out:
+                verdict = "passes every visible test"
+            else:
+                failed = re.search(r"VALIDATION FAILED ON (\d+) CELL", out)
+                verdict = f"{failed.group(1)} test cell(s) fail" if failed else "does not pass yet (see above)"
+                code = 1
+            summary.append(f"{a}: {verdict} ({seconds:.0f} s)")
     for line in summary:
         say(line)
     say("the grader adds hidden tests of the same kind: passing these is necessary, not sufficient")
@@ -317,7 +332,7 @@ def autograde_in_parallel(a: str, students: list[str], jobs: int, options: list[
     work = ROOT / "build" / "autograde" / a
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    threads = str(max(1, cores() // jobs))
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, cores() // jobs))
     workers = []
     for i in range(jobs):
         group = students[i::jobs]
@@ -365,15 +380,20 @@ def cmd_autograde(args) -> int:
         except (IndexError, ValueError, AssertionError):
             sys.exit("[course] usage: python3 course.py autograde [--jobs N] [--grade-flagged] [ID ...]")
         del args[i:i + 2]
+    ids = assignment_ids(args)
+    unreleased = [a for a in ids if not gradebook_has(a)]
+    if unreleased:
+        sys.exit(f"[course] {', '.join(unreleased)} not in the gradebook yet: nbgrader grades against the release "
+                 f"it recorded, so run python3 course.py release {' '.join(unreleased)} first")
     options, env = sandbox_kernel()
     code = 0
-    for a in assignment_ids(args):
+    for a in ids:
         say(f"autograding every submission of {a}")
         withheld = [] if grade_flagged else flagged_students(a)
         students = sorted({p.parent.name for p in (ROOT / "submitted").glob(f"*/{a}")} - set(withheld))
         n_jobs = min(jobs, len(students))
         t0 = time.time()
-        if n_jobs > 1 and gradebook_has(a):
+        if n_jobs > 1:
             say(f"{a}: {len(students)} submissions in {n_jobs} parallel nbgrader processes")
             rc = autograde_in_parallel(a, students, n_jobs, options, env)
         else:

@@ -36,6 +36,19 @@ def test_autograde_without_submissions_says_what_to_do(tmp_path):
     assert r.returncode != 0 and "submitted/<student>/<assignment>/" in (r.stdout + r.stderr)
 
 
+def test_autograde_before_release_says_what_to_do(tmp_path):
+    import shutil
+
+    for file in ("course.py", "requirements.txt", "pyproject.toml", "nbgrader_config.py"):
+        shutil.copy(ROOT / file, tmp_path / file)
+    (tmp_path / "solutions" / "a1_vae").mkdir(parents=True)
+    (tmp_path / "submitted" / "someone" / "a1_vae").mkdir(parents=True)
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    r = subprocess.run([sys.executable, "course.py", "autograde", "a1_vae"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode != 0 and "course.py release a1_vae" in (r.stdout + r.stderr), r.stdout + r.stderr
+
+
 def test_release_of_unknown_assignment_is_refused():
     r = course("release", "a99_nothing")
     assert r.returncode != 0 and "no assignment 'a99_nothing'" in (r.stdout + r.stderr)
