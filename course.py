@@ -19,6 +19,10 @@ Maintainers:
     python3 course.py execute --full [--out DIR] [NOTEBOOK ...]
                                                on a GPU machine: run every lecture and solution notebook in
                                                the full budget into build/full/ (never in place), time them
+    python3 course.py results [--budget fast|full] [MODEL ...]
+                                               train every model of the course at a budget on the best device
+                                               here, measure each the same way, write results/<budget>.json
+                                               and the README's results table (tools/results.py)
     python3 course.py setup                    only build the environment
 
 Setup makes a virtual environment in .venv from requirements.txt and puts this checkout's course_lib
@@ -51,7 +55,7 @@ HERE = False  # --here: run everything with sys.executable and the current PATH;
 # The student copy (python3 course.py student) has no solutions/: there `test` runs the visible checks, and the
 # instructor's commands are refused.
 STUDENT = not (ROOT / "solutions").is_dir()
-INSTRUCTOR_ONLY = ("student", "release", "autograde", "feedback", "execute")
+INSTRUCTOR_ONLY = ("student", "release", "autograde", "feedback", "execute", "results")
 
 
 def say(msg: str) -> None:
@@ -474,9 +478,14 @@ def cmd_execute(args) -> int:
     return code
 
 
+def cmd_results(args) -> int:
+    setup()
+    return run([PY, ROOT / "tools" / "results.py", *args], cwd=ROOT, env=course_env(TQDM_DISABLE="1"))
+
+
 COMMANDS = {"lab": cmd_lab, "test": cmd_test, "check": cmd_check, "student": cmd_student, "release": cmd_release,
             "autograde": cmd_autograde,
-            "feedback": cmd_feedback, "execute": cmd_execute, "setup": lambda args: setup() or 0}
+            "feedback": cmd_feedback, "execute": cmd_execute, "results": cmd_results, "setup": lambda args: setup() or 0}
 
 
 def main(argv) -> int:

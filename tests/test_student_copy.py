@@ -200,7 +200,7 @@ def test_visible_checks_run_in_the_copy(copy):
 
 
 def test_instructor_commands_are_refused_in_the_copy(copy):
-    for cmd in ("release", "autograde", "feedback", "student", "execute"):
+    for cmd in ("release", "autograde", "feedback", "student", "execute", "results"):
         r = student_course(copy, cmd, timeout=60)
         assert r.returncode == 2 and "instructor's command" in r.stdout, (cmd, r.stdout, r.stderr)
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's course_lib, wherever it runs fr
 from course_lib import batches, binarize, dynamic_binarize, evaluate_nelbo, load_mnist, rng  # noqa: E402
 from course_lib import seed_everything, train_adversarial, train_gan  # noqa: E402
 from course_lib import metrics as M  # noqa: E402
-from course_lib.nets import ConvDiscriminator, count_parameters  # noqa: E402
+from course_lib.nets import ConvDiscriminator, Generator, MLPDiscriminator, MLPGenerator, count_parameters  # noqa: E402
 from course_lib.pretrained import WEIGHTS_DIR, build  # noqa: E402
 
 RECIPES = {
@@ -96,6 +96,38 @@ RECIPES.update({
 })
 
 
+# Goodfellow et al.'s GAN on the digits: MLPs, non-saturating loss (not shipped; the results table's baseline).
+RECIPES["gan"] = {"steps": 6000, "batch_size": 128, "lr": 2e-4, "betas": [0.5, 0.999], "z_dim": 64, "hidden": 512,
+                  "depth": 2, "loss": "non-saturating BCE", "seed": 0}
+
+# The fast budget: what a laptop's 2 CPU cores train in about 30 s each (tools/results.py --budget fast). Only the
+# schedule changes (steps, batch size, learning rate); every architecture is the shipped one.
+FAST = {
+    "gan": {"steps": 1500, "batch_size": 32, "lr": 1e-3},
+    "dcgan": {"steps": 700, "batch_size": 32, "lr": 1e-3},
+    "lsgan": {"steps": 700, "batch_size": 32, "lr": 1e-3},
+    "sngan": {"steps": 700, "batch_size": 32, "lr": 1e-3},
+    "wgan": {"steps": 150, "batch_size": 32, "lr": 2e-4},
+    "wgangp": {"steps": 120, "batch_size": 32, "lr": 1e-3},
+    "vaegan": {"pre_steps": 600, "ft_steps": 200, "batch_size": 32},
+    "glo": {"steps": 600, "batch_size": 64},
+    "glann": {"rounds": 10, "samples_per_round": 4500},
+    "wae": {"steps": 1200, "batch_size": 64},
+    "vae": {"steps": 1200, "batch_size": 64},
+    "cgan": {"steps": 700, "batch_size": 32, "lr": 1e-3},
+    "pix2pix": {"steps": 300, "batch_size": 16, "lr": 1e-3},
+    "l1": {"steps": 300, "batch_size": 16, "lr": 1e-3},
+    "cyclegan": {"steps": 150, "batch_size": 8, "lr": 1e-3},
+    "lapgan": {"steps": {"8x8": 600, "16x16": 400, "32x32": 200}, "lr": 2e-3},
+}
+
+
+def recipe(name: str, budget: str = "full") -> dict:
+    """The recipe of ``name`` in a budget: RECIPES (the shipped weights') or, for "fast", with FAST's changes."""
+    if budget not in ("fast", "full"):
+        raise ValueError(f"budget must be 'fast' or 'full'; got {budget!r}")
+    return {**RECIPES[name], **(FAST.get(name, {}) if budget == "fast" else {}), "budget": budget}
+
 def laplacian_l1(x, y, bands: int = 3):
     """GLO's reconstruction loss: the L1 distance between the Laplacian pyramids of x and y, each band's mean
     absolute difference summed over the bands and the low-pass residual (so a coarse band, with a quarter of the
@@ -139,8 +171,8 @@ def fid_both_modes(model, reference) -> dict:
     return out
 
 
-def train_dcgan(digits, dev, scale: float):
-    r = RECIPES["dcgan"]
+def train_dcgan(digits, dev, scale: float, budget: str = "full"):
+    r = recipe("dcgan", budget)
     steps = max(1, int(r["steps"] * scale))
     seed_everything(r["seed"])
     G, D = build("dcgan").to(dev), ConvDiscriminator(width=r["d_width"]).to(dev)
@@ -156,8 +188,30 @@ def train_dcgan(digits, dev, scale: float):
     return G, {**r, "steps": steps}, {}
 
 
-def train_vaegan(digits, dev, scale: float):
-    r = RECIPES["vaegan"]
+class ImageMLPGenerator(Generator):
+    """z -> 28x28 image through an MLP (course_lib.nets.MLPGenerator) and a sigmoid, under the sampling contract."""
+
+    def __init__(self, z_dim, hidden, depth):
+        super().__init__()
+        self.z_dim, self.mlp = z_dim, MLPGenerator(z_dim, 28 * 28, hidden, depth)
+
+    def forward(self, z):
+        return torch.sigmoid(self.mlp(z)).view(-1, 1, 28, 28)
+
+
+def train_mlp_gan(digits, dev, scale: float, budget: str = "full"):
+    r = recipe("gan", budget)
+    steps = max(1, int(r["steps"] * scale))
+    seed_everything(r["seed"])
+    G = ImageMLPGenerator(r["z_dim"], r["hidden"], r["depth"]).to(dev)
+    D = torch.nn.Sequential(torch.nn.Flatten(), MLPDiscriminator(28 * 28, r["hidden"], r["depth"])).to(dev)
+    train_gan(G, D, digits.train_x, steps, adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"]),
+              d_loss=lambda D, G, x, z: bce(D(x), 1.0) + bce(D(G(z).detach()), 0.0),
+              g_loss=lambda D, G, z: bce(D(G(z)), 1.0), batch_size=r["batch_size"], seed=r["seed"], desc="GAN (MLP)")
+    return G, {**r, "steps": steps}, {}
+
+def train_vaegan(digits, dev, scale: float, budget: str = "full"):
+    r = recipe("vaegan", budget)
     pre, ft = max(1, int(r["pre_steps"] * scale)), max(1, int(r["ft_steps"] * scale))
     seed_everything(r["seed"])
     stream = batches(digits.train_x, r["batch_size"], rng(r["seed"]), dev)
@@ -201,8 +255,8 @@ def train_variant(name):
     recipe's normalisation, and the recipe's losses from course_lib.gan / course_lib.wasserstein."""
     from course_lib import gan, wasserstein as W
 
-    def trainer(digits, dev, scale: float):
-        r = RECIPES[name]
+    def trainer(digits, dev, scale: float, budget: str = "full"):
+        r = recipe(name, budget)
         steps = max(1, int(r["steps"] * scale))
         seed_everything(r["seed"])
         G, D = build(name).to(dev), ConvDiscriminator(width=r["d_width"], norm=r["d_norm"]).to(dev)
@@ -258,13 +312,13 @@ def train_variant(name):
 _GLO_CACHE = {}   # the GLO run and all its codes, for GLANN when both are trained in one process
 
 
-def _train_glo_with_codes(digits, dev, scale: float):
+def _train_glo_with_codes(digits, dev, scale: float, budget: str = "full"):
     from course_lib import non_adversarial as NA
 
-    key = (id(digits), str(dev), scale)
+    key = (id(digits), str(dev), scale, budget)
     if key in _GLO_CACHE:
         return _GLO_CACHE[key]
-    r = RECIPES["glo"]
+    r = recipe("glo", budget)
     steps = max(1, int(r["steps"] * scale))
     seed_everything(r["seed"])
     model = build("glo").to(dev)
@@ -289,16 +343,16 @@ def _train_glo_with_codes(digits, dev, scale: float):
     return _GLO_CACHE[key]
 
 
-def train_glo(digits, dev, scale: float):
-    model, _, recipe, extra = _train_glo_with_codes(digits, dev, scale)
+def train_glo(digits, dev, scale: float, budget: str = "full"):
+    model, _, recipe, extra = _train_glo_with_codes(digits, dev, scale, budget)
     return model, recipe, {**extra, "sampling": "codes uniform on the unit sphere (GLO's 'random codes')"}
 
 
-def train_glann(digits, dev, scale: float):
+def train_glann(digits, dev, scale: float, budget: str = "full"):
     from course_lib import non_adversarial as NA
 
-    glo, codes, glo_recipe, _ = _train_glo_with_codes(digits, dev, scale)
-    r = RECIPES["glann"]
+    glo, codes, glo_recipe, _ = _train_glo_with_codes(digits, dev, scale, budget)
+    r = recipe("glann", budget)
     rounds = max(1, int(r["rounds"] * scale))
     torch.manual_seed(r["seed"])
     model = build("glann").to(dev)
@@ -323,10 +377,10 @@ def train_glann(digits, dev, scale: float):
 
 
 def _autoencoder_trainer(name):
-    def trainer(digits, dev, scale: float):
+    def trainer(digits, dev, scale: float, budget: str = "full"):
         from course_lib import non_adversarial as NA
 
-        r = RECIPES[name]
+        r = recipe(name, budget)
         steps = max(1, int(r["steps"] * scale))
         seed_everything(r["seed"])
         model = build(name).to(dev)
@@ -388,10 +442,10 @@ def _translation_scores(digits, G, task: str, dev) -> dict:
     return scores
 
 
-def train_cgan(digits, dev, scale: float):
+def train_cgan(digits, dev, scale: float, budget: str = "full"):
     from course_lib.nets import ConditionalDiscriminator
 
-    r = RECIPES["cgan"]
+    r = recipe("cgan", budget)
     steps = max(1, int(r["steps"] * scale))
     seed_everything(r["seed"])
     G, D = build("cgan").to(dev), ConditionalDiscriminator(width=r["width"]).to(dev)
@@ -430,11 +484,11 @@ def _pyramid(x, levels: int = 3):
     return out + [x], up
 
 
-def train_lapgan(digits, dev, scale: float):
+def train_lapgan(digits, dev, scale: float, budget: str = "full"):
     from course_lib.data import pad_images
     from course_lib.nets import CoarseDiscriminator, LevelDiscriminator
 
-    r = RECIPES["lapgan"]
+    r = recipe("lapgan", budget)
     steps = {k: max(1, int(v * scale)) for k, v in r["steps"].items()}
     seed_everything(r["seed"])
     model = build("lapgan").to(dev)
@@ -487,11 +541,11 @@ def train_lapgan(digits, dev, scale: float):
 
 
 def _train_pix2pix(name):
-    def trainer(digits, dev, scale: float):
+    def trainer(digits, dev, scale: float, budget: str = "full"):
         from course_lib.domains import colourisation_pairs
         from course_lib.nets import PatchDiscriminator
 
-        r = RECIPES[name]
+        r = recipe(name, budget)
         steps = max(1, int(r["steps"] * scale))
         seed_everything(r["seed"])
         p = colourisation_pairs(digits)
@@ -547,11 +601,11 @@ class _Pool:
         return torch.stack(out)
 
 
-def train_cyclegan(digits, dev, scale: float):
+def train_cyclegan(digits, dev, scale: float, budget: str = "full"):
     from course_lib.domains import plain_and_coloured
     from course_lib.nets import PatchDiscriminator
 
-    r = RECIPES["cyclegan"]
+    r = recipe("cyclegan", budget)
     steps = max(1, int(r["steps"] * scale))
     seed_everything(r["seed"])
     u = plain_and_coloured(digits)
@@ -591,10 +645,12 @@ def train_cyclegan(digits, dev, scale: float):
     return pair, {**r, "steps": steps}, {"scores": _translation_scores(digits, pair, r["task"], dev)}
 
 
-TRAINERS = {"dcgan": train_dcgan, "glo": train_glo, "glann": train_glann, "wae": _autoencoder_trainer("wae"),
+TRAINERS = {"gan": train_mlp_gan, "dcgan": train_dcgan, "glo": train_glo, "glann": train_glann, "wae": _autoencoder_trainer("wae"),
             "vae": _autoencoder_trainer("vae"), "vaegan": train_vaegan, **{n: train_variant(n) for n in ("lsgan", "sngan", "wgan",
                                                                                           "wgangp")},
             "cgan": train_cgan, "pix2pix": _train_pix2pix("pix2pix"), "l1": _train_pix2pix("l1"), "cyclegan": train_cyclegan, "lapgan": train_lapgan}
+
+SHIPPED = sorted(n for n in TRAINERS if n != "gan")   # the MLP GAN is only a row of the results table
 
 
 def _save_translator(a, name, model, recipe, extra, seconds, digits, dev) -> None:
@@ -613,7 +669,7 @@ def _save_translator(a, name, model, recipe, extra, seconds, digits, dev) -> Non
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("names", nargs="*", default=sorted(TRAINERS), help="which models (default: all)")
+    ap.add_argument("names", nargs="*", default=SHIPPED, help="which models (default: all that ship)")
     ap.add_argument("--steps-scale", type=float, default=1.0, help="multiply every step count (a quick trial)")
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where the .pt and .json files go")
@@ -623,8 +679,8 @@ def main(argv=None) -> int:
     reference = digits.test_x[:500]
     a.out.mkdir(parents=True, exist_ok=True)
     for name in a.names:
-        if name not in TRAINERS:
-            ap.error(f"unknown model {name!r}; expected some of {sorted(TRAINERS)}")
+        if name not in SHIPPED:
+            ap.error(f"{name!r} does not ship; expected some of {SHIPPED} (tools/results.py trains every model)")
         start = time.time()
         model, recipe, extra = TRAINERS[name](digits, dev, a.steps_scale)
         seconds = time.time() - start

@@ -1,0 +1,55 @@
+"""tools/results.py, the course's results table: a fast-budget run of two small rows writes a file that
+follows tools/results.schema.json, and the README's tables are exactly what the runner renders from the committed
+results/<budget>.json (never edited by hand)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+SCHEMA = json.loads((ROOT / "tools" / "results.schema.json").read_text())
+
+
+def test_fast_run_writes_a_valid_results_file(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "results.py"), "floor", "gan", "--budget", "fast",
+                        "--steps-scale", "0.2", "--no-readme", "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    results = json.loads((tmp_path / "fast.json").read_text())
+    jsonschema.validate(results, SCHEMA)
+    assert [row["model"] for row in results["rows"]] == ["floor", "gan"]
+    floor, gan = results["rows"]
+    assert floor["fid"] < gan["fid"], f"the real digits' FID {floor['fid']} should be below a brief GAN's {gan['fid']}"
+    assert gan["recipe"]["budget"] == "fast" and gan["images_per_second"] > 0
+    import results as runner
+    table = runner.table(results)
+    assert "GAN (NS, MLP)" in table and results["data"]["source_short"] in table
+
+
+def test_schema_rejects_a_row_without_its_metrics():
+    bad = {"model": "dcgan", "label": "DCGAN", "family": "GAN", "recipe": {}, "train_seconds": 1.0,
+           "images_per_second": 1.0, "bn_mode": "eval", "eval_seconds": 1.0}
+    with pytest.raises(jsonschema.ValidationError, match="fid"):
+        jsonschema.validate(bad, SCHEMA["properties"]["rows"]["items"])
+
+
+@pytest.mark.parametrize("budget", ["fast", "full"])
+def test_readme_table_is_the_runners(budget):
+    import results as runner
+
+    path = ROOT / "results" / f"{budget}.json"
+    in_readme = runner.readme_table(budget)
+    if not path.exists():
+        assert in_readme is None or "not measured yet" in in_readme, (
+            f"README has a {budget} results table but results/{budget}.json is missing")
+        return
+    results = json.loads(path.read_text())
+    jsonschema.validate(results, SCHEMA)
+    assert "steps_scale" not in results, f"results/{budget}.json comes from a scaled-down check run"
+    assert in_readme == runner.table(results), (
+        f"the README's {budget} results table differs from results/{budget}.json: run "
+        f"`python3 course.py results --budget {budget}` (never edit the table by hand)")
