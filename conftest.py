@@ -22,3 +22,19 @@ def pytest_xdist_make_scheduler(config, log):
             return work_unit(nodeid)
 
     return ByWorkUnit(config, log)
+
+
+_SECONDS = {}
+
+
+def pytest_runtest_logreport(report):
+    _SECONDS[work_unit(report.nodeid)] = _SECONDS.get(work_unit(report.nodeid), 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Seconds per unit of work (a notebook, a test module, one assignment's round trip), slowest first: the
+    README's per-notebook times come from here."""
+    if _SECONDS:
+        terminalreporter.section("seconds per notebook / module")
+        for unit, seconds in sorted(_SECONDS.items(), key=lambda kv: -kv[1]):
+            terminalreporter.write_line(f"{seconds:8.1f} s  {unit}")

@@ -107,8 +107,10 @@ def setup() -> None:
         if run([sys.executable, "-m", "venv", VENV]) != 0:
             sys.exit("[course] could not create the virtual environment (on Debian/Ubuntu: apt install python3-venv)")
     say("installing the pinned requirements (the first time takes a few minutes: torch is large)")
-    code = run([PY, "-m", "pip", "install", "--disable-pip-version-check", "-r", ROOT / "requirements.txt"],
-               env=course_env())
+    # --no-compile: pip would byte-compile every module of every package (a minute of torch alone); Python
+    # compiles the ones a course actually imports the first time it imports them.
+    code = run([PY, "-m", "pip", "install", "--disable-pip-version-check", "--no-compile",
+                "-r", ROOT / "requirements.txt"], env=course_env())
     if code != 0:
         sys.exit("[course] pip could not install requirements.txt; the lines above say which package failed")
     # This checkout's course_lib, importable from anywhere in the venv (an editable install without a build).
