@@ -143,7 +143,7 @@ def measure(name: str, digits, dev, budget: str, scale: float = 1.0) -> dict:
                **sample_metrics(digits.train_x[pick], memorisation=False)}
         row["eval_seconds"] = round(time.time() - start, 1)
         return row
-    trainer = T.TRAINERS["pix2pix" if name == "pix2pix" else name]
+    trainer = T.TRAINERS[name]
     start = time.time()
     model, recipe, extra = trainer(digits, dev, scale, budget)
     if dev.type == "cuda":
