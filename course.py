@@ -369,6 +369,20 @@ def autograde_in_parallel(a: str, students: list[str], jobs: int, options: list[
     return code
 
 
+def regrade_missing(a: str, students: list[str], options: list[str], env: dict) -> int:
+    """Autograde again, one at a time, the submissions of ``a`` that nbgrader wrote no graded notebook for;
+    0 when every one of them is graded now."""
+    missing = [s for s in students if not any((ROOT / "autograded" / s / a).glob("*.ipynb"))]
+    if not missing:
+        return 0
+    say(f"{a}: grading again, one at a time, what was not graded: {', '.join(missing)}")
+    code = 0
+    for s in missing:
+        code = run([PY, "-m", "nbgrader", "autograde", a, "--force", "--log-level=WARN", *options,
+                    f"--CourseDirectory.student_id={s}"], cwd=ROOT, env=course_env(**env)) or code
+    return code
+
+
 def flagged_or_absent(a: str, graded: list[str]) -> list[str]:
     """Students with a folder for ``a`` in submitted/ who are not being graded (withheld by the scan)."""
     return sorted({p.parent.name for p in (ROOT / "submitted").glob(f"*/{a}")} - set(graded))
@@ -411,7 +425,11 @@ def cmd_autograde(args) -> int:
             rc = run([PY, "-m", "nbgrader", "autograde", a, "--force", "--log-level=WARN", *options, *exclude],
                      cwd=ROOT, env=course_env(**env))
         # nbgrader reports a failed submission (e.g. an unreadable notebook) by student name and carries on;
-        # so do we: one bad submission must not stop the other assignments from being graded.
+        # so do we: one bad submission must not stop the other assignments from being graded. A kernel that
+        # dies or fails to start under load also fails a submission, through no fault of its own: those left
+        # ungraded are graded once more, one at a time, before anything is reported.
+        if rc != 0:
+            rc = regrade_missing(a, students, options, env)
         if rc != 0:
             say(f"some submissions of {a} could not be graded: see the messages above")
             code = 1
