@@ -99,6 +99,7 @@ def setup() -> None:
         return
     want = requirements_hash()
     if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == want:
+        write_startup_files()
         say(f"environment up to date ({VENV.relative_to(ROOT)})")
         return
     t0 = time.time()
@@ -117,12 +118,29 @@ def setup() -> None:
     paths = subprocess.check_output([str(PY), "-c", "import sysconfig; p = sysconfig.get_paths(); "
                                      "print(p['purelib']); print(p['platlib'])"], text=True).split()
     run([PY, "-m", "compileall", "-qq", "-j", "0", *sorted(set(paths))])  # like pip, a file that fails is skipped
-    # This checkout's course_lib, importable from anywhere in the venv (an editable install without a build).
-    site = subprocess.check_output([str(PY), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                   text=True).strip()
-    Path(site, "course_lib_checkout.pth").write_text(str(ROOT) + "\n")
+    write_startup_files()
     STAMP.write_text(want + "\n")
     say(f"environment ready in {time.time() - t0:.0f} s")
+
+
+# Read by every Python process of the venv at startup (site's .pth files; a line starting with "import" runs).
+STARTUP_FILES = {
+    # This checkout's course_lib, importable from anywhere in the venv (an editable install without a build).
+    "course_lib_checkout.pth": lambda: str(ROOT) + "\n",
+    # jsonschema checks the "iri" string format only if rfc3987_syntax imports, and that module builds a Lark
+    # grammar when imported: 1.4 s in every process that reads a notebook (each nbgrader command, each jupyter),
+    # about a minute of a test run. Nothing in the course validates IRIs, so the import is declined: jsonschema
+    # treats the package as absent (its own fallback) and skips that one format.
+    "course_skip_iri_grammar.pth": lambda: 'import sys; sys.modules.setdefault("rfc3987_syntax", None)\n',
+}
+
+
+def write_startup_files() -> None:
+    site = next(VENV.glob("lib/python3*/site-packages"), VENV / "Lib" / "site-packages")
+    for name, text in STARTUP_FILES.items():
+        path = site / name
+        if not path.is_file() or path.read_text() != text():
+            path.write_text(text())
 
 
 def nbgrader(*args) -> int:

@@ -113,3 +113,18 @@ def test_every_import_is_a_declared_requirement():
                 undeclared.setdefault(f"{module} (distribution {dist})", []).append(str(f.relative_to(ROOT)))
     assert not undeclared, ("imported but not in requirements.txt (add a pin there and in environment.yml): "
                             + "; ".join(f"{m} in {', '.join(fs)}" for m, fs in sorted(undeclared.items())))
+
+
+def test_reading_a_notebook_skips_the_iri_grammar():
+    """course.py setup declines rfc3987_syntax's import (it builds a Lark grammar, 1.4 s per nbgrader command);
+    notebooks still validate, with jsonschema's own fallback for the package's absence."""
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    if not venv_python.exists():
+        import pytest
+        pytest.skip("no .venv here (course.py --here)")
+    r = subprocess.run([str(venv_python), "-c", "import sys, nbformat, jsonschema; "
+                        "nbformat.validate(nbformat.read('lectures/01_autoencoders.ipynb', as_version=4)); "
+                        "print('rfc3987_syntax' in sys.modules and sys.modules['rfc3987_syntax'] is not None)"],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "False", "rfc3987_syntax was imported: is .venv's course_skip_iri_grammar.pth missing?"
