@@ -16,7 +16,7 @@ SCHEMA = json.loads((ROOT / "tools" / "results.schema.json").read_text())
 
 def test_fast_run_writes_a_valid_results_file(tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / "tools" / "results.py"), "floor", "gan", "--budget", "fast",
-                        "--steps-scale", "0.2", "--no-readme", "--out", str(tmp_path)],
+                        "--steps-scale", "0.05", "--no-readme", "--out", str(tmp_path)],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     results = json.loads((tmp_path / "fast.json").read_text())
