@@ -53,3 +53,29 @@ def test_readme_table_is_the_runners(budget):
     assert in_readme == runner.table(results), (
         f"the README's {budget} results table differs from results/{budget}.json: run "
         f"`python3 course.py results --budget {budget}` (never edit the table by hand)")
+
+
+def test_merge_joins_runs_split_over_several_calls(tmp_path):
+    """A full-budget table made in groups (a GPU call lasts at most 10 minutes): --merge gives one file with the
+    rows in the table's order, seconds added up, and refuses files of different budgets."""
+    import results as runner
+
+    whole = json.loads((ROOT / "results" / "fast.json").read_text())
+    first, second = dict(whole), dict(whole)
+    first["rows"], second["rows"] = whole["rows"][5:], whole["rows"][:5]   # out of order on purpose
+    first["total_seconds"], second["total_seconds"] = 100.0, 23.4
+    files = []
+    for name, part in (("a", first), ("b", second)):
+        (tmp_path / name).mkdir()
+        files.append(tmp_path / name / "fast.json")
+        files[-1].write_text(json.dumps(part))
+    assert runner.main(["--merge", *map(str, files), "--no-readme", "--out", str(tmp_path / "merged")]) == 0
+    merged = json.loads((tmp_path / "merged" / "fast.json").read_text())
+    assert [row["model"] for row in merged["rows"]] == [row["model"] for row in whole["rows"]], \
+        f"merged rows out of the table's order: {[row['model'] for row in merged['rows']]}"
+    assert merged["total_seconds"] == 123.4 and merged["rows"] == whole["rows"]
+    jsonschema.validate(merged, SCHEMA)
+    second["budget"] = "full"
+    files[1].write_text(json.dumps(second))
+    with pytest.raises(SystemExit, match="differ in 'budget'"):
+        runner.main(["--merge", *map(str, files), "--no-readme", "--out", str(tmp_path / "merged")])

@@ -2,6 +2,7 @@
 and write results/<budget>.json and the README's table for that budget (between its two markers).
 
     python3 course.py results [--budget fast|full] [--device cpu|cuda] [MODEL ...]
+    python3 course.py results --merge A/full.json B/full.json     (rows made in several runs: one file and table)
 
 The recipes are tools/train_pretrained.py's: RECIPES (the shipped weights', the full budget) and FAST (the same
 architectures on a schedule a laptop's CPU trains in about half a minute). Every model trains on ``load_mnist()``
@@ -230,6 +231,31 @@ def readme_table(budget: str, readme: Path = README) -> str | None:
     return m.group(1) if m else None
 
 
+def merge(files: list[Path], out_dir: Path, readme: bool = True) -> int:
+    """One results file from several of the same budget, device and data: rows in the table's order (a model in
+    two files: the later file's row), seconds added up, the commits listed when they differ."""
+    parts = [json.loads(f.read_text()) for f in files]
+    for key in ("budget", "device", "data", "eval", "schema_version"):
+        if any(p[key] != parts[0][key] for p in parts):
+            raise SystemExit(f"[results] cannot merge: the files differ in {key!r}")
+    if any("steps_scale" in p for p in parts):
+        raise SystemExit("[results] cannot merge a scaled-down check run")
+    rows = {row["model"]: row for p in parts for row in p["rows"]}
+    commits = list(dict.fromkeys(p["commit"] for p in parts))
+    results = {**parts[0], "commit": ", ".join(commits), "total_seconds": round(sum(p["total_seconds"] for p in parts), 1),
+               "rows": [rows[k] for k, _, _ in ROWS if k in rows]}
+    import jsonschema
+
+    jsonschema.validate(results, json.loads(Path(__file__).with_name("results.schema.json").read_text()))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{results['budget']}.json").write_text(json.dumps(results, indent=1) + "\n")
+    print(f"[results] merged {len(files)} files ({len(results['rows'])} rows) into {out_dir / (results['budget'] + '.json')}")
+    if readme:
+        write_readme(results)
+        print(f"[results] wrote the {results['budget']} table in {README.name}")
+    return 0
+
+
 def main(argv=None) -> int:
     global REFERENCE, TRAIN_FEATURES, NN_TEST
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -240,7 +266,12 @@ def main(argv=None) -> int:
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite the README's table")
     ap.add_argument("--steps-scale", type=float, default=1.0,
                     help="multiply every step count (a quick check of the runner; such a file never goes in the README)")
+    ap.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                    help="no training: join the rows of result files of one budget, device and data (runs split "
+                         "over several GPU calls) into <out>/<budget>.json and the README's table")
     a = ap.parse_args(argv)
+    if a.merge:
+        return merge(a.merge, a.out, readme=not a.no_readme)
     unknown = [m for m in a.models if m not in LABEL]
     if unknown:
         ap.error(f"unknown model(s) {unknown}; expected some of {list(LABEL)}")
