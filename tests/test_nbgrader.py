@@ -16,6 +16,7 @@ mistake would also have cost a cell that another mistake of the same bundle lose
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,7 +134,7 @@ def autograded(copy: Path, a: str, student: str) -> nbformat.NotebookNode:
     path = copy / "autograded" / student / a / f"{a}.ipynb"
     if not path.is_file():
         log = next((log for c, log, _ in _GRADED.values() if c == copy), "")
-        lines = [line for line in log.splitlines() if student in line or "rror" in line or "imeout" in line]
+        lines = [line for line in log.splitlines() if student in line or re.search("error|timeout", line, re.I)]
         pytest.fail(f"{a}: nbgrader wrote no autograded notebook for {student}. The autograde log's lines about it "
                     f"or about errors:\n" + "\n".join(lines[-40:]) + f"\nThe log's end:\n{log[-3000:]}")
     return nbformat.read(path, as_version=4)

@@ -100,8 +100,9 @@ RECIPES.update({
 RECIPES["gan"] = {"steps": 6000, "batch_size": 128, "lr": 2e-4, "betas": [0.5, 0.999], "z_dim": 64, "hidden": 512,
                   "depth": 2, "loss": "non-saturating BCE", "seed": 0}
 
-# The fast budget: what a laptop's 2 CPU cores train in about 30 s each (measured on a quiet 2-core machine) (tools/results.py --budget fast). Only the
-# schedule changes (steps, batch size, learning rate); every architecture is the shipped one.
+# The fast budget (tools/results.py --budget fast): schedules a laptop's 2 CPU cores train in about half a minute
+# each (results/fast.json records the seconds; this machine's speed varies, so steps, not seconds, are the recipe).
+# Only the schedule changes (steps, batch size, learning rate); every architecture is the shipped one.
 FAST = {
     "gan": {"steps": 3000, "batch_size": 32, "lr": 1e-3},
     "dcgan": {"steps": 1300, "batch_size": 32, "lr": 1e-3},
@@ -121,11 +122,13 @@ FAST = {
     "lapgan": {"steps": {"8x8": 800, "16x16": 500, "32x32": 250}, "lr": 2e-3},
 }
 
+
 def recipe(name: str, budget: str = "full") -> dict:
     """The recipe of ``name`` in a budget: RECIPES (the shipped weights') or, for "fast", with FAST's changes."""
     if budget not in ("fast", "full"):
         raise ValueError(f"budget must be 'fast' or 'full'; got {budget!r}")
     return {**RECIPES[name], **(FAST.get(name, {}) if budget == "fast" else {}), "budget": budget}
+
 
 def laplacian_l1(x, y, bands: int = 3):
     """GLO's reconstruction loss: the L1 distance between the Laplacian pyramids of x and y, each band's mean
@@ -208,6 +211,7 @@ def train_mlp_gan(digits, dev, scale: float, budget: str = "full"):
               d_loss=lambda D, G, x, z: bce(D(x), 1.0) + bce(D(G(z).detach()), 0.0),
               g_loss=lambda D, G, z: bce(D(G(z)), 1.0), batch_size=r["batch_size"], seed=r["seed"], desc="GAN (MLP)")
     return G, {**r, "steps": steps}, {}
+
 
 def train_vaegan(digits, dev, scale: float, budget: str = "full"):
     r = recipe("vaegan", budget)
@@ -343,8 +347,8 @@ def _train_glo_with_codes(digits, dev, scale: float, budget: str = "full"):
 
 
 def train_glo(digits, dev, scale: float, budget: str = "full"):
-    model, _, recipe, extra = _train_glo_with_codes(digits, dev, scale, budget)
-    return model, recipe, {**extra, "sampling": "codes uniform on the unit sphere (GLO's 'random codes')"}
+    model, _, glo_recipe, extra = _train_glo_with_codes(digits, dev, scale, budget)
+    return model, glo_recipe, {**extra, "sampling": "codes uniform on the unit sphere (GLO's 'random codes')"}
 
 
 def train_glann(digits, dev, scale: float, budget: str = "full"):
