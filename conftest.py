@@ -49,17 +49,45 @@ def pytest_xdist_make_scheduler(config, log):
     return ByWorkUnit(config, log)
 
 
-_SECONDS = {}
+_SECONDS, _CPU = {}, {}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of every child it has waited for (kernels, nbgrader runs, their kernels)."""
+    import resource
+
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def pytest_runtest_protocol(item, nextitem):
+    # Measured in the process that runs the test (an xdist worker) and carried to the report: with both cores
+    # shared, CPU seconds say what a unit costs, where wall seconds also count the other worker's load.
+    start = _cpu_seconds()
+    item.user_properties.append(("cpu_start", start))
+    return None
+
+
+def pytest_runtest_makereport(item, call):
+    if call.when == "teardown":
+        start = dict(item.user_properties).get("cpu_start")
+        if start is not None:
+            item.user_properties.append(("cpu_seconds", _cpu_seconds() - start))
 
 
 def pytest_runtest_logreport(report):
-    _SECONDS[work_unit(report.nodeid)] = _SECONDS.get(work_unit(report.nodeid), 0.0) + report.duration
+    unit = work_unit(report.nodeid)
+    _SECONDS[unit] = _SECONDS.get(unit, 0.0) + report.duration
+    cpu = dict(report.user_properties).get("cpu_seconds")
+    if report.when == "teardown" and cpu is not None:
+        _CPU[unit] = _CPU.get(unit, 0.0) + cpu
 
 
 def pytest_terminal_summary(terminalreporter):
     """Seconds per unit of work (a notebook, a test module, one assignment's round trip), slowest first: the
     README's per-notebook times come from here."""
     if _SECONDS:
-        terminalreporter.section("seconds per notebook / module")
+        terminalreporter.section("seconds per notebook / module (wall; CPU, all processes)")
         for unit, seconds in sorted(_SECONDS.items(), key=lambda kv: -kv[1]):
-            terminalreporter.write_line(f"{seconds:8.1f} s  {unit}")
+            terminalreporter.write_line(f"{seconds:8.1f} s  {_CPU.get(unit, float('nan')):8.1f} s CPU  {unit}")
+        terminalreporter.write_line(f"{sum(_SECONDS.values()):8.1f} s  {sum(_CPU.values()):8.1f} s CPU  in all")

@@ -11,7 +11,8 @@ Grading a notebook costs a kernel and every training test in it, so the mistakes
 in bundles: mistakes that edit different answer cells and lose different test cells share one notebook. Each
 mistake still has its own test below: its cells score what it expects, every cell no mistake of the bundle
 targets keeps full marks, and the feedback of the cells it loses names it. What bundling gives up: whether a
-mistake would also have cost a cell that another mistake of the same bundle loses anyway.
+mistake would also have cost a cell that another mistake of the same bundle loses anyway. The attacks on the
+grader that are graded (tests/submissions.py's HOSTILE, where kernels run in a sandbox) share notebooks the same way.
 """
 import csv
 import json
@@ -101,12 +102,13 @@ def graded_cells(a: str) -> dict:
             if c.metadata.get("nbgrader", {}).get("grade")}
 
 
-def bundles(a: str) -> dict[str, list[str]]:
-    """The wrong submissions of ``a`` packed first-fit into notebooks (bundle id -> students): a mistake joins a
-    bundle when it edits none of the bundle's answer cells and loses none of the test cells the bundle loses."""
+def pack(a: str, table: dict, label: str) -> dict[str, list[str]]:
+    """The submissions of ``a`` in ``table`` that are graded (not withheld) packed first-fit into notebooks
+    (bundle id -> students): a mistake joins a bundle when it edits none of the bundle's answer cells and loses
+    none of the test cells the bundle loses."""
     packed = []  # (students, cells edited, cells lost)
-    for student in sorted(k for k, v in WRONG.items() if v[0] == a):
-        _, edits, expected, _ = WRONG[student]
+    for student in sorted(k for k, v in table.items() if v[0] == a and v[2] != WITHHELD):
+        _, edits, expected, _ = table[student]
         edited, lost = {cell for cell, _, _ in edits}, set(expected)
         for students, cells, losses in packed:
             if cells.isdisjoint(edited) and losses.isdisjoint(lost):
@@ -116,10 +118,21 @@ def bundles(a: str) -> dict[str, list[str]]:
                 break
         else:
             packed.append(([student], edited, lost))
-    return {f"{a}_bundle{i}": students for i, (students, _, _) in enumerate(packed)}
+    return {f"{a}_{label}{i}": students for i, (students, _, _) in enumerate(packed)}
+
+
+def bundles(a: str) -> dict[str, list[str]]:
+    return pack(a, WRONG, "bundle")
+
+
+def hostile_bundles(a: str) -> dict[str, list[str]]:
+    """The attacks on the grader that are graded (where kernels run in a sandbox), bundled like the mistakes."""
+    return pack(a, HOSTILE, "hostile")
 
 
 BUNDLE = {student: bundle for a in ASSIGNMENTS for bundle, students in bundles(a).items() for student in students}
+HOSTILE_BUNDLE = {student: bundle for a in ASSIGNMENTS for bundle, students in hostile_bundles(a).items()
+                  for student in students}
 
 
 def scores(copy: Path, a: str, student: str) -> dict:
@@ -177,8 +190,11 @@ def graded(tmp_path_factory):
                 submit(copy, bundle, a, with_mistakes(a, [e for s in students for e in WRONG[s][1]]))
             sandboxed = sandbox_available()
             for student, (b, edits, expected, _) in HOSTILE.items():
-                if b == a and (expected == WITHHELD or sandboxed):
+                if b == a and expected == WITHHELD:   # the scan withholds these before anything runs
                     submit(copy, student, a, with_mistakes(a, edits))
+            if sandboxed:
+                for bundle, students in hostile_bundles(a).items():
+                    submit(copy, bundle, a, with_mistakes(a, [e for s in students for e in HOSTILE[s][1]]))
             r = course(copy, "autograde", a)
             _GRADED[a] = copy, r.stdout + r.stderr, r.returncode
         return _GRADED[a]
@@ -211,22 +227,27 @@ def test_unmodified_release_earns_zero(graded, a):
     assert sum(got.values()) == 0, f"{a}: the unmodified release earned points: {got}"
 
 
-@pytest.mark.parametrize("student", per_assignment(sorted(WRONG), lambda s: WRONG[s][0]))
-def test_wrong_submission_gets_expected_partial_score(graded, student):
-    a, _, expected, phrases = WRONG[student]
-    copy, _, _ = graded(a)
-    bundle = BUNDLE[student]
-    targeted = {cell for other in bundles(a)[bundle] for cell in WRONG[other][2]}
+def check_bundled(copy: Path, a: str, student: str, table: dict, bundle: str, mates: list[str]) -> None:
+    """``student``'s cells score what it expects, every cell no submission of its bundle targets keeps full marks,
+    and the feedback names it (read everywhere but in the cells that the bundle's other submissions lose)."""
+    _, _, expected, phrases = table[student]
+    targeted = {cell for other in mates for cell in table[other][2]}
     points = graded_cells(a)
     want = {k: expected.get(k, v) for k, v in points.items() if k in expected or k not in targeted}
     got = {k: v for k, v in scores(copy, a, bundle).items() if k in want}
-    # The feedback names this mistake: read everywhere but in the cells that the bundle's other mistakes lose.
     text = feedback_text(copy, a, bundle, leave_out=targeted - set(expected))
-    assert got == want, (f"{student} (graded in {bundle} with {', '.join(bundles(a)[bundle])}): expected per-cell "
+    assert got == want, (f"{student} (graded in {bundle} with {', '.join(mates)}): expected per-cell "
                          f"scores {want}, got {got}.\nFeedback:\n{text[-3000:]}")
     for phrase in phrases:
-        assert phrase in text, (f"{student}: the feedback should name the mistake ('{phrase}'), but reads "
+        assert phrase in text, (f"{student}: the feedback should name it ('{phrase}'), but reads "
                                 f"(without the cells {sorted(targeted - set(expected))}):\n{text[-3000:]}")
+
+
+@pytest.mark.parametrize("student", per_assignment(sorted(WRONG), lambda s: WRONG[s][0]))
+def test_wrong_submission_gets_expected_partial_score(graded, student):
+    a = WRONG[student][0]
+    copy, _, _ = graded(a)
+    check_bundled(copy, a, student, WRONG, BUNDLE[student], bundles(a)[BUNDLE[student]])
 
 
 @pytest.mark.parametrize("a", per_assignment([A1]))
@@ -278,18 +299,13 @@ def test_tampering_is_flagged_and_its_grade_withheld(graded, student):
 @pytest.mark.parametrize("student", per_assignment(sorted(k for k, v in HOSTILE.items() if v[2] != WITHHELD),
                                                    lambda s: HOSTILE[s][0]))
 def test_hostile_submission_gets_nothing_from_attacking_the_grader(graded, student):
-    a, _, expected, phrases = HOSTILE[student]
+    a = HOSTILE[student][0]
     copy, log, _ = graded(a)
     if not sandboxed(log):
         pytest.skip("graded kernels ran without a sandbox on this machine (course.py autograde warned), so "
                     "submissions that attack the grader were not graded: install bubblewrap or run as root")
-    points = graded_cells(a)
-    want = {k: expected.get(k, v) for k, v in points.items()}
-    got = scores(copy, a, student)
-    text = feedback_text(copy, a, student)
-    assert got == want, f"{student}: expected per-cell scores {want}, got {got}.\nFeedback:\n{text[-3000:]}"
-    for phrase in phrases:
-        assert phrase in text, f"{student}: expected '{phrase}' in the feedback, which reads:\n{text[-3000:]}"
+    bundle = HOSTILE_BUNDLE[student]
+    check_bundled(copy, a, student, HOSTILE, bundle, hostile_bundles(a)[bundle])
 
 
 @pytest.mark.parametrize("a", per_assignment([A1]))
