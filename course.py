@@ -172,8 +172,11 @@ def cmd_test(args) -> int:
     # worker per core, each with one torch thread (kernels and the graders they start inherit it), because two
     # threads per process on shared cores ran many times slower than one. conftest.py says what runs together.
     # solutions/ is not run by nbval: the round trip autogrades each solution and checks that no cell raises.
+    # A worker is one core's worth: the autogrades and student checks it starts run one notebook at a time
+    # (COURSE_CORES=1); four kernels on two cores took about a tenth more CPU than two (a5 graded twice at once).
     workers = cores()
-    env = course_env(COURSE_BUDGET="fast", COURSE_OFFLINE="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = course_env(COURSE_BUDGET="fast", COURSE_OFFLINE="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                     COURSE_CORES="1")
     parallel = ["-n", str(workers)] if workers > 1 and "-n" not in args else []
     t0 = time.time()
     code = run([PY, "-m", "pytest", "tests", "lectures", *parallel, "--nbval-lax", "--nbval-current-env",
@@ -308,6 +311,11 @@ def flagged_students(a: str) -> list[str]:
 
 
 def cores() -> int:
+    """The cores course.py's own parallel work may use: COURSE_CORES when set (``course.py test`` gives each of its
+    workers one, so that two graders never share a core), else every core this process may run on."""
+    asked = os.environ.get("COURSE_CORES", "").strip()
+    if asked.isdigit() and int(asked) >= 1:
+        return int(asked)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
