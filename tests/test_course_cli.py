@@ -164,3 +164,19 @@ def test_here_runs_the_command_with_sys_executable(tmp_path):
     assert f"PYTHON={sys.executable}\n" in printed, printed
     assert f"PATH={os.environ['PATH']}\n" in printed, "--here must keep the current PATH unchanged"
     assert f"COURSE_LIB={ROOT / 'course_lib' / '__init__.py'}" in printed, printed
+
+
+def test_cores_honours_course_cores(monkeypatch):
+    """COURSE_CORES caps course.py's own parallel work (`course.py test` sets 1 for what each worker starts);
+    anything but a positive whole number leaves it at the cores this process may use."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("course_cli", ROOT / "course.py")
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    monkeypatch.delenv("COURSE_CORES", raising=False)
+    every = cli.cores()
+    assert every >= 1
+    for value, expected in (("1", 1), ("3", 3), ("0", every), ("two", every), ("", every)):
+        monkeypatch.setenv("COURSE_CORES", value)
+        assert cli.cores() == expected, f"COURSE_CORES={value!r}: expected {expected}, got {cli.cores()}"
