@@ -4,7 +4,7 @@ That machine has Python 3.12 with torch, numpy, scipy, matplotlib, pandas and sc
 tools (nbclient, ipykernel, ...) or mlxtend, and it cannot download anything. So:
 
     .venv/bin/python tools/device_kit.py wheels          here: the missing packages as cp312 wheels in .whl/
-                                                         (git-ignored: add /.whl/ to .git/info/exclude)
+                                                         (git-ignored)
 
 then, there, carrying .whl (the device tool's `carry`), one command of at most 10 minutes:
 
