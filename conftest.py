@@ -2,6 +2,8 @@
 pytest-xdist's workers. A notebook's cells share one kernel and a module's tests share its module fixtures, so
 each file is one unit of work; the nbgrader round trip is split further, one unit per assignment (the first part
 of its tests' parameter ids), so that assignments are graded side by side."""
+import pytest
+
 SPLIT_BY_ASSIGNMENT = {"tests/test_nbgrader.py"}
 
 
@@ -60,19 +62,18 @@ def _cpu_seconds() -> float:
                                                   resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
+_CPU_START = pytest.StashKey[float]()
+
+
 def pytest_runtest_protocol(item, nextitem):
     # Measured in the process that runs the test (an xdist worker) and carried to the report: with both cores
     # shared, CPU seconds say what a unit costs, where wall seconds also count the other worker's load.
-    start = _cpu_seconds()
-    item.user_properties.append(("cpu_start", start))
-    return None
+    item.stash[_CPU_START] = _cpu_seconds()
 
 
 def pytest_runtest_makereport(item, call):
-    if call.when == "teardown":
-        start = dict(item.user_properties).get("cpu_start")
-        if start is not None:
-            item.user_properties.append(("cpu_seconds", _cpu_seconds() - start))
+    if call.when == "teardown" and _CPU_START in item.stash:
+        item.user_properties.append(("cpu_seconds", _cpu_seconds() - item.stash[_CPU_START]))
 
 
 def pytest_runtest_logreport(report):
