@@ -79,3 +79,32 @@ def test_merge_joins_runs_split_over_several_calls(tmp_path):
     files[1].write_text(json.dumps(second))
     with pytest.raises(SystemExit, match="differ in 'budget'"):
         runner.main(["--merge", *map(str, files), "--no-readme", "--out", str(tmp_path / "merged")])
+
+
+def test_self_conditioned_generator_samples_clusters_by_size():
+    """The self-conditioned row's sampler: clusters drawn in proportion to their sizes (a cluster with no digit
+    never), then the codes, all from the caller's generator; k-means on pixels finds two obvious groups."""
+    import torch
+    import train_pretrained as T
+    from course_lib import rng
+    from course_lib.nets import ConditionalGenerator
+
+    class Echo(torch.nn.Module):            # images whose every pixel is the cluster id they were drawn for
+        z_dim = 3
+
+        def forward(self, z, clusters):
+            return clusters.float()[:, None, None, None].expand(-1, 1, 28, 28) + 0 * z.sum()
+
+    G = T.SelfConditionedGenerator(Echo(), [600, 0, 300, 100])
+    x = G.sample(4000, rng(0))
+    share = torch.bincount(x[:, 0, 0, 0].long(), minlength=4).double() / 4000
+    assert torch.allclose(share, torch.tensor([0.6, 0.0, 0.3, 0.1], dtype=torch.float64), atol=0.03), \
+        f"cluster shares {share.tolist()}, expected about [0.6, 0, 0.3, 0.1]"
+    assert torch.equal(x, G.sample(4000, rng(0))), "same generator, different samples"
+    real = T.SelfConditionedGenerator(ConditionalGenerator(n_classes=4, z_dim=8, width=4).eval(), [1, 1, 1, 1])
+    assert real.sample(5, rng(0)).shape == (5, 1, 28, 28)
+
+    blobs = torch.cat([torch.zeros(30, 1, 28, 28), torch.ones(20, 1, 28, 28)]) + 0.01 * torch.randn(50, 1, 28, 28)
+    c = T.kmeans_clusters(blobs, 2, seed=0)
+    assert len(set(c[:30].tolist())) == 1 and len(set(c[30:].tolist())) == 1 and c[0] != c[30], \
+        f"k-means split two separate blobs as {c.tolist()}"

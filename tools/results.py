@@ -15,8 +15,9 @@ on the same fixed subsets:
 - NN ratio (memorisation): the median distance, in FeatureNet's space, from a sample to its nearest training
   digit, over the same median for the 500 test digits; well below 1 would mean samples copy training digits.
 - VAE: test NELBO and IWAE bounds (k = 1, 50) in nats on the test digits binarised with seed 0.
-- cGAN: FeatureNet's accuracy on samples of requested classes. Translators: accuracy, per-pixel L1 and FID of
-  their outputs on the first 500 test digits (lecture 7's protocol).
+- cGAN: FeatureNet's accuracy on samples of requested classes. Self-conditioned GAN: the clusters' purity (the
+  share of training digits whose label is their cluster's most common one; labels are used for nothing else).
+  Translators: accuracy, per-pixel L1 and FID of their outputs on the first 500 test digits (lecture 7's protocol).
 - train s: wall time of the training alone; images/s: training images drawn per second (every D and G batch
   counted once, at the recipe's batch size).
 
@@ -63,6 +64,7 @@ ROWS = [
     ("sngan", "SN-GAN", "GAN"),
     ("vaegan", "VAE + GAN", "hybrid"),
     ("cgan", "cGAN", "conditional GAN"),
+    ("selfcond", "self-conditioned GAN (k-means clusters)", "GAN"),
     ("pix2pix", "pix2pix (plain -> coloured)", "translation"),
     ("cyclegan", "CycleGAN (plain <-> coloured)", "translation"),
     ("lapgan", "LAPGAN", "GAN"),
@@ -165,6 +167,8 @@ def measure(name: str, digits, dev, budget: str, scale: float = 1.0) -> dict:
         row["iwae"] = {str(k): round(-iwae_bound(model, test, k), 2) for k in (1, 50)}
     if name == "cgan":
         row["class_accuracy"] = extra["class_accuracy"]
+    if name == "selfcond":
+        row["cluster_purity"] = extra["cluster_purity"]
     if name == "lapgan":
         row["fid_after_level"] = extra["fid_after_level"]
     row["eval_seconds"] = round(time.time() - start, 1)
@@ -186,6 +190,8 @@ def other_cell(row: dict) -> str:
         return f"NELBO {row['nelbo']:.1f}; IWAE-50 {row['iwae']['50']:.1f} nats"
     if "class_accuracy" in row:
         return f"class accuracy {row['class_accuracy']:.3f}"
+    if "cluster_purity" in row:
+        return f"{row['recipe']['clusters']} clusters, purity {row['cluster_purity']:.2f}"
     if "translation" in row:
         return "; ".join(f"{task}: accuracy {s['accuracy']:.3f}, L1 {s['pixel_l1']:.3f}, FID {s['fid']:.1f}"
                          for task, s in row["translation"].items())

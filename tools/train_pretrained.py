@@ -96,6 +96,14 @@ RECIPES.update({
 })
 
 
+# A self-conditioned GAN (not shipped; a row of the results table): lecture 7's cGAN players fed the training
+# digits' k-means cluster (on pixels) in place of their label, so no human label is used; samples draw a cluster
+# in proportion to its size. Liu et al. (2020) cluster the discriminator's features and re-cluster as it learns;
+# pixels, clustered once, are the cheap version. The generator sampled is an exponential moving average of the
+# trained one's weights.
+RECIPES["selfcond"] = {**RECIPES["cgan"], "clusters": 20, "ema_decay": 0.999,
+                       "loss": "non-saturating; k-means cluster ids into G by embedding, into D by projection"}
+
 # Goodfellow et al.'s GAN on the digits: MLPs, non-saturating loss (not shipped; the results table's baseline).
 RECIPES["gan"] = {"steps": 6000, "batch_size": 128, "lr": 2e-4, "betas": [0.5, 0.999], "z_dim": 64, "hidden": 512,
                   "depth": 2, "loss": "non-saturating BCE", "seed": 0}
@@ -116,6 +124,7 @@ FAST = {
     "wae": {"steps": 2000, "batch_size": 64},
     "vae": {"steps": 2000, "batch_size": 64},
     "cgan": {"steps": 1300, "batch_size": 32, "lr": 1e-3},
+    "selfcond": {"steps": 1300, "batch_size": 32, "lr": 1e-3, "ema_decay": 0.99},
     "pix2pix": {"steps": 700, "batch_size": 16, "lr": 1e-3},
     "l1": {"steps": 700, "batch_size": 16, "lr": 1e-3},
     "cyclegan": {"steps": 300, "batch_size": 8, "lr": 1e-3},
@@ -474,6 +483,76 @@ def train_cgan(digits, dev, scale: float, budget: str = "full"):
     return G, {**r, "steps": steps}, {"class_accuracy": round(acc, 3)}
 
 
+class SelfConditionedGenerator(Generator):
+    """A conditional generator whose labels are cluster ids: ``sample(n, generator)`` draws n clusters in
+    proportion to ``cluster_sizes`` (first, from ``generator``), then the codes z, so it is a noise-to-image
+    generator under the course's sampling contract."""
+
+    def __init__(self, conditional, cluster_sizes):
+        super().__init__()
+        self.conditional, self.z_dim = conditional, conditional.z_dim
+        self.register_buffer("cluster_share", torch.as_tensor(cluster_sizes, dtype=torch.float64) / sum(cluster_sizes))
+
+    def forward(self, z, clusters):
+        return self.conditional(z, clusters)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, batch_size: int = 1000) -> torch.Tensor:
+        clusters = torch.multinomial(self.cluster_share.cpu(), n, replacement=True, generator=generator)
+        z = self.prior(n, generator)
+        dev = self.cluster_share.device
+        return torch.cat([self(z[i:i + batch_size].to(dev), clusters[i:i + batch_size].to(dev))
+                          for i in range(0, n, batch_size)])
+
+
+def kmeans_clusters(x: torch.Tensor, k: int, seed: int) -> torch.Tensor:
+    """Each image's k-means cluster on raw pixels (scikit-learn's KMeans, k-means++ starts, best of 3)."""
+    from sklearn.cluster import KMeans
+
+    return torch.as_tensor(KMeans(k, n_init=3, random_state=seed).fit_predict(x.flatten(1).cpu().float().numpy())).long()
+
+
+def train_selfcond(digits, dev, scale: float, budget: str = "full"):
+    import copy
+
+    from course_lib.nets import ConditionalDiscriminator, ConditionalGenerator
+
+    r = recipe("selfcond", budget)
+    steps = max(1, int(r["steps"] * scale))
+    clusters = kmeans_clusters(digits.train_x, r["clusters"], r["seed"])
+    seed_everything(r["seed"])
+    G = ConditionalGenerator(n_classes=r["clusters"], width=r["width"]).to(dev)
+    D = ConditionalDiscriminator(n_classes=r["clusters"], width=r["width"]).to(dev)
+    average = copy.deepcopy(G)
+    g = rng(r["seed"] + 1)
+
+    def z_of(n):
+        return torch.randn(n, G.z_dim, generator=g).to(dev)
+
+    def d_loss(batch):
+        x, c = batch
+        return bce(D(x, c), 1.0) + bce(D(G(z_of(len(x)), c).detach(), c), 0.0)
+
+    def g_loss(batch):
+        x, c = batch
+        return bce(D(G(z_of(len(x)), c), c), 1.0)
+
+    @torch.no_grad()
+    def update_average(step):
+        for pa, p in zip(average.parameters(), G.parameters()):
+            pa.lerp_(p, 1 - r["ema_decay"])
+        for ba, b in zip(average.buffers(), G.buffers()):    # BatchNorm's running statistics: the latest
+            ba.copy_(b)
+
+    stream = batches((digits.train_x, clusters), r["batch_size"], rng(r["seed"]), dev)
+    train_adversarial(stream, d_loss, g_loss, adam(D, r["lr"], r["betas"]), adam(G, r["lr"], r["betas"]), D, G, steps,
+                      callback=update_average, desc="self-conditioned GAN")
+    sizes = torch.bincount(clusters, minlength=r["clusters"]).tolist()
+    purity = sum(int(torch.bincount(digits.train_y[clusters == c], minlength=10).max()) for c in range(r["clusters"])
+                 if sizes[c]) / len(clusters)
+    return SelfConditionedGenerator(average.eval(), sizes).to(dev), {**r, "steps": steps}, {"cluster_purity": round(purity, 3)}
+
+
 def _pyramid(x, levels: int = 3):
     """Lecture 8's Laplacian pyramid [h_0, ..., I_K] of one-channel images (its own copy: a maintainer tool)."""
     b = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
@@ -651,9 +730,9 @@ def train_cyclegan(digits, dev, scale: float, budget: str = "full"):
 TRAINERS = {"gan": train_mlp_gan, "dcgan": train_dcgan, "glo": train_glo, "glann": train_glann, "wae": _autoencoder_trainer("wae"),
             "vae": _autoencoder_trainer("vae"), "vaegan": train_vaegan, **{n: train_variant(n) for n in ("lsgan", "sngan", "wgan",
                                                                                           "wgangp")},
-            "cgan": train_cgan, "pix2pix": _train_pix2pix("pix2pix"), "l1": _train_pix2pix("l1"), "cyclegan": train_cyclegan, "lapgan": train_lapgan}
+            "cgan": train_cgan, "selfcond": train_selfcond, "pix2pix": _train_pix2pix("pix2pix"), "l1": _train_pix2pix("l1"), "cyclegan": train_cyclegan, "lapgan": train_lapgan}
 
-SHIPPED = sorted(n for n in TRAINERS if n != "gan")   # the MLP GAN is only a row of the results table
+SHIPPED = sorted(n for n in TRAINERS if n not in ("gan", "selfcond"))   # these two are only rows of the results table
 
 
 def _save_translator(a, name, model, recipe, extra, seconds, digits, dev) -> None:
