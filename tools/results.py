@@ -241,8 +241,10 @@ def merge(files: list[Path], out_dir: Path, readme: bool = True) -> int:
     """One results file from several of the same budget, device and data: rows in the table's order (a model in
     two files: the later file's row), seconds added up, the commits listed when they differ."""
     parts = [json.loads(f.read_text()) for f in files]
+    # the data must be the same digits; its free-text source may differ (whether a download was tried, the path)
+    same = {"data": lambda d: {k: v for k, v in d.items() if k != "source"}}
     for key in ("budget", "device", "data", "eval", "schema_version"):
-        if any(p[key] != parts[0][key] for p in parts):
+        if any(same.get(key, lambda v: v)(p[key]) != same.get(key, lambda v: v)(parts[0][key]) for p in parts):
             raise SystemExit(f"[results] cannot merge: the files differ in {key!r}")
     if any("steps_scale" in p for p in parts):
         raise SystemExit("[results] cannot merge a scaled-down check run")

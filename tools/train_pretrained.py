@@ -110,7 +110,8 @@ RECIPES["gan"] = {"steps": 6000, "batch_size": 128, "lr": 2e-4, "betas": [0.5, 0
 
 # The fast budget (tools/results.py --budget fast): schedules a laptop's 2 CPU cores train in about half a minute
 # each (results/fast.json records the seconds; this machine's speed varies, so steps, not seconds, are the recipe).
-# Only the schedule changes (steps, batch size, learning rate); every architecture is the shipped one.
+# Only the schedule changes (steps, batch size, learning rate, a weight average's decay); every architecture is
+# the full budget's.
 FAST = {
     "gan": {"steps": 3000, "batch_size": 32, "lr": 1e-3},
     "dcgan": {"steps": 1300, "batch_size": 32, "lr": 1e-3},
