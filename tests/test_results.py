@@ -77,6 +77,11 @@ def test_merge_joins_runs_split_over_several_calls(tmp_path):
         f"merged rows out of the table's order: {[row['model'] for row in merged['rows']]}"
     assert merged["total_seconds"] == 123.4 and merged["rows"] == whole["rows"]
     jsonschema.validate(merged, SCHEMA)
+    second["data"] = {**whole["data"], "train": whole["data"]["train"] + 1}          # other digits: refused
+    files[1].write_text(json.dumps(second))
+    with pytest.raises(SystemExit, match="differ in 'data'"):
+        runner.main(["--merge", *map(str, files), "--no-readme", "--out", str(tmp_path / "merged")])
+    second["data"] = whole["data"]
     second["budget"] = "full"
     files[1].write_text(json.dumps(second))
     with pytest.raises(SystemExit, match="differ in 'budget'"):
@@ -103,6 +108,8 @@ def test_self_conditioned_generator_samples_clusters_by_size():
     assert torch.allclose(share, torch.tensor([0.6, 0.0, 0.3, 0.1], dtype=torch.float64), atol=0.03), \
         f"cluster shares {share.tolist()}, expected about [0.6, 0, 0.3, 0.1]"
     assert torch.equal(x, G.sample(4000, rng(0))), "same generator, different samples"
+    with pytest.raises(ValueError, match="positive number of samples"):
+        G.sample(0, rng(0))
     real = T.SelfConditionedGenerator(ConditionalGenerator(n_classes=4, z_dim=8, width=4).eval(), [1, 1, 1, 1])
     assert real.sample(5, rng(0)).shape == (5, 1, 28, 28)
 

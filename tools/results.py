@@ -18,8 +18,8 @@ on the same fixed subsets:
 - cGAN: FeatureNet's accuracy on samples of requested classes. Self-conditioned GAN: the clusters' purity (the
   share of training digits whose label is their cluster's most common one; labels are used for nothing else).
   Translators: accuracy, per-pixel L1 and FID of their outputs on the first 500 test digits (lecture 7's protocol).
-- train s: wall time of the training alone; images/s: training images drawn per second (every D and G batch
-  counted once, at the recipe's batch size).
+- train s: wall time of the training alone (the self-conditioned GAN's includes its k-means clustering);
+  images/s: training images drawn per second (every D and G batch counted once, at the recipe's batch size).
 
 Samples come from eval-mode BatchNorm unless train mode gives a clearly lower FID (as for the shipped weights).
 A maintainer tool, outside the course_lib package.

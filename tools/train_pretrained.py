@@ -492,16 +492,19 @@ class SelfConditionedGenerator(Generator):
     def __init__(self, conditional, cluster_sizes):
         super().__init__()
         self.conditional, self.z_dim = conditional, conditional.z_dim
-        self.register_buffer("cluster_share", torch.as_tensor(cluster_sizes, dtype=torch.float64) / sum(cluster_sizes))
+        self.register_buffer("cluster_sizes", torch.as_tensor(cluster_sizes, dtype=torch.long))  # any device has int64
 
     def forward(self, z, clusters):
         return self.conditional(z, clusters)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, batch_size: int = 1000) -> torch.Tensor:
-        clusters = torch.multinomial(self.cluster_share.cpu(), n, replacement=True, generator=generator)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{type(self).__name__}.sample: expected a positive number of samples n, got {n!r}")
+        weights = self.cluster_sizes.cpu().double()
+        clusters = torch.multinomial(weights, n, replacement=True, generator=generator)
         z = self.prior(n, generator)
-        dev = self.cluster_share.device
+        dev = self.cluster_sizes.device
         return torch.cat([self(z[i:i + batch_size].to(dev), clusters[i:i + batch_size].to(dev))
                           for i in range(0, n, batch_size)])
 
@@ -510,7 +513,8 @@ def kmeans_clusters(x: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     """Each image's k-means cluster on raw pixels (scikit-learn's KMeans, k-means++ starts, best of 3)."""
     from sklearn.cluster import KMeans
 
-    return torch.as_tensor(KMeans(k, n_init=3, random_state=seed).fit_predict(x.flatten(1).cpu().float().numpy())).long()
+    labels = KMeans(k, n_init=3, random_state=seed).fit_predict(x.flatten(1).cpu().float().numpy())
+    return torch.as_tensor(labels).long()
 
 
 def train_selfcond(digits, dev, scale: float, budget: str = "full"):
@@ -551,7 +555,8 @@ def train_selfcond(digits, dev, scale: float, budget: str = "full"):
     sizes = torch.bincount(clusters, minlength=r["clusters"]).tolist()
     purity = sum(int(torch.bincount(digits.train_y[clusters == c], minlength=10).max()) for c in range(r["clusters"])
                  if sizes[c]) / len(clusters)
-    return SelfConditionedGenerator(average.eval(), sizes).to(dev), {**r, "steps": steps}, {"cluster_purity": round(purity, 3)}
+    model = SelfConditionedGenerator(average.eval(), sizes).to(dev)
+    return model, {**r, "steps": steps}, {"cluster_purity": round(purity, 3)}
 
 
 def _pyramid(x, levels: int = 3):
@@ -731,7 +736,8 @@ def train_cyclegan(digits, dev, scale: float, budget: str = "full"):
 TRAINERS = {"gan": train_mlp_gan, "dcgan": train_dcgan, "glo": train_glo, "glann": train_glann, "wae": _autoencoder_trainer("wae"),
             "vae": _autoencoder_trainer("vae"), "vaegan": train_vaegan, **{n: train_variant(n) for n in ("lsgan", "sngan", "wgan",
                                                                                           "wgangp")},
-            "cgan": train_cgan, "selfcond": train_selfcond, "pix2pix": _train_pix2pix("pix2pix"), "l1": _train_pix2pix("l1"), "cyclegan": train_cyclegan, "lapgan": train_lapgan}
+            "cgan": train_cgan, "selfcond": train_selfcond,
+            "pix2pix": _train_pix2pix("pix2pix"), "l1": _train_pix2pix("l1"), "cyclegan": train_cyclegan, "lapgan": train_lapgan}
 
 SHIPPED = sorted(n for n in TRAINERS if n not in ("gan", "selfcond"))   # these two are only rows of the results table
 
