@@ -455,13 +455,9 @@ def _translation_scores(digits, G, task: str, dev) -> dict:
     return scores
 
 
-def train_cgan(digits, dev, scale: float, budget: str = "full"):
-    from course_lib.nets import ConditionalDiscriminator
-
-    r = recipe("cgan", budget)
-    steps = max(1, int(r["steps"] * scale))
-    seed_everything(r["seed"])
-    G, D = build("cgan").to(dev), ConditionalDiscriminator(width=r["width"]).to(dev)
+def conditional_game(G, D, labels, digits, r, steps: int, dev, desc: str, callback=None) -> None:
+    """The cGAN's game (non-saturating loss, the label into both players) on the training digits with ``labels``
+    (their classes, or cluster ids): codes from rng(seed + 1), batches from rng(seed), Adam for both."""
     g = rng(r["seed"] + 1)
 
     def z_of(n):
@@ -475,9 +471,19 @@ def train_cgan(digits, dev, scale: float, budget: str = "full"):
         x, y = batch
         return bce(D(G(z_of(len(x)), y), y), 1.0)
 
-    stream = batches((digits.train_x, digits.train_y), r["batch_size"], rng(r["seed"]), dev)
+    stream = batches((digits.train_x, labels), r["batch_size"], rng(r["seed"]), dev)
     train_adversarial(stream, d_loss, g_loss, adam(D, r["lr"], r["betas"]), adam(G, r["lr"], r["betas"]), D, G, steps,
-                      desc="cGAN (shipped)")
+                      callback=callback, desc=desc)
+
+
+def train_cgan(digits, dev, scale: float, budget: str = "full"):
+    from course_lib.nets import ConditionalDiscriminator
+
+    r = recipe("cgan", budget)
+    steps = max(1, int(r["steps"] * scale))
+    seed_everything(r["seed"])
+    G, D = build("cgan").to(dev), ConditionalDiscriminator(width=r["width"]).to(dev)
+    conditional_game(G, D, digits.train_y, digits, r, steps, dev, desc="cGAN (shipped)")
     G.eval()
     labels = torch.arange(500) % 10
     acc = float((M.class_probs(G.sample(500, rng(1), labels=labels).cpu()).argmax(1) == labels).double().mean())
@@ -529,18 +535,6 @@ def train_selfcond(digits, dev, scale: float, budget: str = "full"):
     G = ConditionalGenerator(n_classes=r["clusters"], width=r["width"]).to(dev)
     D = ConditionalDiscriminator(n_classes=r["clusters"], width=r["width"]).to(dev)
     average = copy.deepcopy(G)
-    g = rng(r["seed"] + 1)
-
-    def z_of(n):
-        return torch.randn(n, G.z_dim, generator=g).to(dev)
-
-    def d_loss(batch):
-        x, c = batch
-        return bce(D(x, c), 1.0) + bce(D(G(z_of(len(x)), c).detach(), c), 0.0)
-
-    def g_loss(batch):
-        x, c = batch
-        return bce(D(G(z_of(len(x)), c), c), 1.0)
 
     @torch.no_grad()
     def update_average(step):
@@ -549,9 +543,7 @@ def train_selfcond(digits, dev, scale: float, budget: str = "full"):
         for ba, b in zip(average.buffers(), G.buffers()):    # BatchNorm's running statistics: the latest
             ba.copy_(b)
 
-    stream = batches((digits.train_x, clusters), r["batch_size"], rng(r["seed"]), dev)
-    train_adversarial(stream, d_loss, g_loss, adam(D, r["lr"], r["betas"]), adam(G, r["lr"], r["betas"]), D, G, steps,
-                      callback=update_average, desc="self-conditioned GAN")
+    conditional_game(G, D, clusters, digits, r, steps, dev, desc="self-conditioned GAN", callback=update_average)
     sizes = torch.bincount(clusters, minlength=r["clusters"]).tolist()
     purity = sum(int(torch.bincount(digits.train_y[clusters == c], minlength=10).max()) for c in range(r["clusters"])
                  if sizes[c]) / len(clusters)
