@@ -117,3 +117,58 @@ def test_self_conditioned_generator_samples_clusters_by_size():
     c = T.kmeans_clusters(blobs, 2, seed=0)
     assert len(set(c[:30].tolist())) == 1 and len(set(c[30:].tolist())) == 1 and c[0] != c[30], \
         f"k-means split two separate blobs as {c.tolist()}"
+
+
+def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(monkeypatch):
+    """tools/probe_prior.py: the anchored generator turns the usual N(0, I) codes (one dimension longer) into
+    anchor + noise, each of K anchors equally often; the weight average is the average; the probe's changes to a
+    recipe, ``build`` and the training loop are undone even when the row fails."""
+    import torch
+    import probe_prior as P
+    import train_pretrained as T
+    from course_lib import rng
+
+    class Echo(torch.nn.Module):            # an "image" that is the code it was given
+        z_dim = 4
+
+        def forward(self, z):
+            return z
+
+    G = P.AnchoredGenerator(Echo(), k=5, spread=3.0, noise=0.0, seed=0)
+    assert G.z_dim == 5
+    z = G.prior(5000, rng(0))
+    share = torch.bincount(G.anchor_of(z), minlength=5).double() / 5000
+    assert torch.allclose(share, torch.full((5,), 0.2, dtype=torch.float64), atol=0.03), \
+        f"anchor shares {share.tolist()}, expected 0.2 each"
+    out = G(z)
+    assert torch.equal(out, G.anchors[G.anchor_of(z)]), "with noise 0 every code should land on its anchor"
+    assert torch.equal(G.anchors, P.AnchoredGenerator(Echo(), 5, 3.0, 0.0, seed=0).anchors), "anchors not seeded"
+    noisy = P.AnchoredGenerator(Echo(), k=5, spread=3.0, noise=0.5, seed=0)
+    assert torch.allclose(noisy(z) - noisy.anchors[noisy.anchor_of(z)], 0.5 * z[:, :-1], atol=1e-6), \
+        "with noise 0.5 a code should land 0.5 * eps from its anchor (eps: all but its last coordinate)"
+
+    def loop(G, D, callback):               # a training loop that sets the weight to 1 at each of three steps
+        for i in range(1, 4):
+            with torch.no_grad():
+                G.weight.fill_(1.0)
+            callback(i, G, D)
+        return "history"
+
+    calls, G = [], torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(G.weight)
+    assert P.averaged(loop, 0.5)(G, None, callback=lambda i, G, D: calls.append(i)) == "history"
+    assert G.weight.item() == pytest.approx(0.875), f"average 0 -> 0.5 -> 0.75 -> 0.875, found {G.weight.item()}"
+    assert calls == [1, 2, 3], f"the trainer's own callback should still run at every step; it ran at {calls}"
+
+    build, train_gan, seed = T.build, T.train_gan, T.RECIPES["dcgan"]["seed"]
+
+    def fails(*args, **kwargs):
+        assert isinstance(T.build("dcgan"), P.AnchoredGenerator) and T.RECIPES["dcgan"]["seed"] == 7
+        assert T.train_gan is not train_gan, "--ema should wrap the training loop"
+        raise RuntimeError("a row that breaks")
+
+    monkeypatch.setitem(T.TRAINERS, "dcgan", fails)
+    with pytest.raises(RuntimeError, match="a row that breaks"):
+        P.probe("dcgan", seed=7, k=3, digits=None, ema=0.99)
+    assert (T.build, T.train_gan, T.RECIPES["dcgan"]["seed"]) == (build, train_gan, seed), \
+        "the probe left its changes behind"

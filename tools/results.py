@@ -136,6 +136,15 @@ def sample_metrics(x: torch.Tensor, memorisation: bool = True) -> dict:
             "nn_ratio": round(float(nn_samples / NN_TEST), 3) if memorisation else None}
 
 
+def prepare(digits) -> None:
+    """The fixed evaluation sets every row is measured on: the first N_EVAL test digits, the training digits'
+    features (for nearest neighbours) and the test digits' median nearest-neighbour distance."""
+    global REFERENCE, TRAIN_FEATURES, NN_TEST
+    REFERENCE = digits.test_x[:N_EVAL]
+    TRAIN_FEATURES = M.features(digits.train_x)
+    NN_TEST = M.nearest_neighbours(M.features(REFERENCE), TRAIN_FEATURES, k=1)[0].median()
+
+
 def measure(name: str, digits, dev, budget: str, scale: float = 1.0) -> dict:
     if name == "floor":
         start = time.time()
@@ -265,7 +274,6 @@ def merge(files: list[Path], out_dir: Path, readme: bool = True) -> int:
 
 
 def main(argv=None) -> int:
-    global REFERENCE, TRAIN_FEATURES, NN_TEST
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="*", default=[k for k, _, _ in ROWS], help="rows to make (default: all)")
     ap.add_argument("--budget", choices=("fast", "full"), default="fast")
@@ -286,9 +294,7 @@ def main(argv=None) -> int:
     dev = torch.device(a.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     t0 = time.time()
     digits = load_mnist()
-    REFERENCE = digits.test_x[:N_EVAL]
-    TRAIN_FEATURES = M.features(digits.train_x)
-    NN_TEST = M.nearest_neighbours(M.features(REFERENCE), TRAIN_FEATURES, k=1)[0].median()
+    prepare(digits)
     rows = []
     for name in [k for k, _, _ in ROWS if k in a.models]:
         print(f"[results] {name} ({a.budget} budget, {dev})", flush=True)
