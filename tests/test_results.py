@@ -121,10 +121,14 @@ def test_self_conditioned_generator_samples_clusters_by_size():
 
 def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(monkeypatch):
     """tools/probe_prior.py: the anchored generator turns the usual N(0, I) codes (one dimension longer) into
-    anchor + noise, each of K anchors equally often; the weight average is the average; the probe's changes to a
-    recipe, ``build`` and the training loop are undone even when the row fails."""
+    anchor + noise, the anchor picked by the last coordinate alone, each of K anchors equally often; the weight
+    average is the average; the probe reaches the real trainer with its prior and undoes its changes to a recipe,
+    ``build`` and the training loop, even when the row fails."""
+    import types
+
     import torch
     import probe_prior as P
+    import results as runner
     import train_pretrained as T
     from course_lib import rng
 
@@ -136,15 +140,20 @@ def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(mo
 
     G = P.AnchoredGenerator(Echo(), k=5, spread=3.0, noise=0.0, seed=0)
     assert G.z_dim == 5
+    assert torch.equal(G.anchors, 3.0 * torch.randn(5, 4, generator=torch.Generator().manual_seed(0))), \
+        "the anchors should be spread * N(0, I) drawn from the run's seed"
     z = G.prior(5000, rng(0))
+    expected = (torch.special.ndtr(z[:, -1]) * 5).floor().long()
+    assert torch.equal(G.anchor_of(z), expected), "the anchor should be floor(K * Phi(last coordinate))"
+    moved = z.clone()
+    moved[:, :-1] = torch.randn(5000, 4)
+    assert torch.equal(G.anchor_of(moved), expected), "the other coordinates should not choose the anchor"
     share = torch.bincount(G.anchor_of(z), minlength=5).double() / 5000
     assert torch.allclose(share, torch.full((5,), 0.2, dtype=torch.float64), atol=0.03), \
         f"anchor shares {share.tolist()}, expected 0.2 each"
-    out = G(z)
-    assert torch.equal(out, G.anchors[G.anchor_of(z)]), "with noise 0 every code should land on its anchor"
-    assert torch.equal(G.anchors, P.AnchoredGenerator(Echo(), 5, 3.0, 0.0, seed=0).anchors), "anchors not seeded"
+    assert torch.equal(G(z), G.anchors[expected]), "with noise 0 every code should land on its anchor"
     noisy = P.AnchoredGenerator(Echo(), k=5, spread=3.0, noise=0.5, seed=0)
-    assert torch.allclose(noisy(z) - noisy.anchors[noisy.anchor_of(z)], 0.5 * z[:, :-1], atol=1e-6), \
+    assert torch.allclose(noisy(z) - noisy.anchors[expected], 0.5 * z[:, :-1], atol=1e-6), \
         "with noise 0.5 a code should land 0.5 * eps from its anchor (eps: all but its last coordinate)"
 
     def loop(G, D, callback):               # a training loop that sets the weight to 1 at each of three steps
@@ -156,9 +165,26 @@ def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(mo
 
     calls, G = [], torch.nn.Linear(1, 1, bias=False)
     torch.nn.init.zeros_(G.weight)
-    assert P.averaged(loop, 0.5)(G, None, callback=lambda i, G, D: calls.append(i)) == "history"
-    assert G.weight.item() == pytest.approx(0.875), f"average 0 -> 0.5 -> 0.75 -> 0.875, found {G.weight.item()}"
+    assert P.averaged(loop, 0.75)(G, None, callback=lambda i, G, D: calls.append(i)) == "history"
+    assert G.weight.item() == pytest.approx(0.578125), \
+        f"average with decay 0.75: 0 -> 0.25 -> 0.4375 -> 0.578125; found {G.weight.item()}"
     assert calls == [1, 2, 3], f"the trainer's own callback should still run at every step; it ran at {calls}"
+
+    # the real DCGAN trainer, one step on a few stand-in digits: it must build the anchored generator
+    seen = []
+
+    def sample_spy(model):
+        seen.append(model)
+        return torch.rand(20, 1, 28, 28), "eval"
+
+    monkeypatch.setitem(T.FAST["dcgan"], "steps", 1)
+    monkeypatch.setattr(runner, "sample_both_modes", sample_spy)
+    monkeypatch.setattr(runner, "sample_metrics", lambda x: {"fid": 1.0})
+    digits = types.SimpleNamespace(train_x=torch.rand(40, 1, 28, 28), test_y=torch.arange(500) % 10)
+    row = P.probe("dcgan", seed=3, k=7, digits=digits, ema=0.9)
+    assert isinstance(seen[0], P.AnchoredGenerator) and len(seen[0].anchors) == 7, \
+        f"the trainer should have trained an AnchoredGenerator with 7 anchors; it trained {type(seen[0]).__name__}"
+    assert row["anchors"] == 7 and row["seed"] == 3 and 0 <= row["between"] <= 1 and 0 <= row["class_tv"] <= 1, row
 
     build, train_gan, seed = T.build, T.train_gan, T.RECIPES["dcgan"]["seed"]
 

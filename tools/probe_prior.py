@@ -11,7 +11,8 @@ connected prior has a connected support, so it draws, with some probability, ima
 land (lecture 4's exercise 5). DeLiGAN (Gurumurthy et al., 2017) learns such a mixture, for small datasets; here
 it is fixed. ``--ema D`` keeps a moving average of the generator's weights (decay D) and samples it, as the
 self-conditioned row does. Besides the results table's measures, each run prints how far its samples' digit classes
-(FeatureNet's reading) are from the test digits' shares (total variation: 0 for the same shares, 1 for disjoint).
+(FeatureNet's reading) are from the test digits' shares (total variation: 0 for the same shares, 1 for disjoint)
+and the share of samples between two digits (FeatureNet gives a second digit more than 10 %).
 The README's results section reports what it gives. A maintainer tool, outside the course_lib package.
 """
 from __future__ import annotations
@@ -62,7 +63,8 @@ class AnchoredGenerator(Generator):
 
 def averaged(train_gan, decay: float):
     """``train_gan`` that keeps an exponential moving average of the generator's weights (BatchNorm's running
-    statistics stay the latest) and leaves the average in the generator at the end."""
+    statistics stay the latest) and leaves the average in the generator at the end. The average starts from the
+    initial weights, whose share after t steps is decay^t: 0.99 suits rows of a thousand steps or more."""
     def train(G, D, *args, callback=None, **kwargs):
         average = copy.deepcopy(G)
 
@@ -83,8 +85,10 @@ def averaged(train_gan, decay: float):
 
 def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: float = 1.0, ema: float = 0.0) -> dict:
     """The results row of ``name`` in the fast budget with the recipe's seed set to ``seed``, the anchored prior
-    if k > 0 and a moving average of the generator's weights if ema > 0; plus how far the samples' digit classes
-    (FeatureNet's reading) are from the test digits' (total variation, 0 for the same shares)."""
+    if k > 0 and a moving average of the generator's weights if ema > 0. Besides the table's measures: how far the
+    samples' digit classes (FeatureNet's reading) are from the test digits' (total variation, 0 for the same
+    shares), and the share of samples between two digits (FeatureNet gives a second digit more than 10 %, as in
+    lecture 7, section 1). Call ``results.prepare(digits)`` first: it makes the evaluation sets."""
     saved = T.RECIPES[name]["seed"], T.build, T.train_gan
     T.RECIPES[name]["seed"] = seed
     if k:
@@ -95,14 +99,16 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
         start = time.time()
         model, _, _ = T.TRAINERS[name](digits, torch.device("cpu"), 1.0, "fast")
         seconds = time.time() - start
-        x, _ = R.sample_both_modes(model.cpu().eval())
+        x, bn_mode = R.sample_both_modes(model.cpu().eval())
     finally:
         T.RECIPES[name]["seed"], T.build, T.train_gan = saved
-    share = torch.bincount(M.class_probs(x).argmax(1), minlength=10).double() / len(x)
+    probs = M.class_probs(x)
+    share = torch.bincount(probs.argmax(1), minlength=10).double() / len(x)
     truth = torch.bincount(digits.test_y[:R.N_EVAL], minlength=10).double() / R.N_EVAL
+    between = float((probs.topk(2, dim=1).values[:, 1] > 0.1).double().mean())
     return {"model": name, "seed": seed, "anchors": k, "spread": spread, "noise": noise, "ema": ema,
-            **R.sample_metrics(x), "class_tv": round(0.5 * float((share - truth).abs().sum()), 3),
-            "train_seconds": round(seconds, 1)}
+            "bn_mode": bn_mode, **R.sample_metrics(x), "class_tv": round(0.5 * float((share - truth).abs().sum()), 3),
+            "between": round(between, 3), "train_seconds": round(seconds, 1)}
 
 
 def main(argv=None) -> int:
@@ -112,7 +118,8 @@ def main(argv=None) -> int:
     ap.add_argument("--spread", type=float, default=3.0, help="the anchors' standard deviation (default 3)")
     ap.add_argument("--noise", type=float, default=1.0, help="eps's scale around an anchor (default 1)")
     ap.add_argument("--ema", type=float, default=0.0,
-                    help="a moving average of the generator's weights with this decay (default 0: none, as the table)")
+                    help="a moving average of the generator's weights with this decay (default 0: none, as the table); "
+                         "it starts from the initial weights, so keep it for rows of a thousand steps or more")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     a = ap.parse_args(argv)
     if any(k < 0 for k in a.anchors):
@@ -121,16 +128,17 @@ def main(argv=None) -> int:
         ap.error(f"--ema: a decay in [0, 1) (0: no average); got {a.ema}")
     digits = load_mnist()
     R.prepare(digits)
-    print("| model | seed | prior | average | FID | precision | recall | classes | class TV | NN ratio | train s |\n"
-          + "| --- " * 11 + "|")
+    print("| model | seed | prior | average | FID | precision | recall | classes | class TV | between two digits "
+          "| NN ratio | train s |\n" + "| --- " * 12 + "|")
     for name in a.models:
         for seed in a.seeds:
             for k in a.anchors:
                 row = probe(name, seed, k, digits, a.spread, a.noise, a.ema)
                 prior = f"{k} anchors (spread {a.spread:g}, noise {a.noise:g})" if k else "N(0, I)"
-                print(f"| {name} | {seed} | {prior} | {a.ema or 'none'} | {row['fid']:.1f} | {row['precision']:.3f} "
-                      f"| {row['recall']:.3f} | {row['classes']} | {row['class_tv']:.3f} | {row['nn_ratio']:.2f} "
-                      f"| {row['train_seconds']:.1f} |", flush=True)
+                cells = [name, seed, prior, a.ema or "none", f"{row['fid']:.1f}", f"{row['precision']:.3f}",
+                         f"{row['recall']:.3f}", row["classes"], f"{row['class_tv']:.3f}", f"{row['between']:.3f}",
+                         f"{row['nn_ratio']:.2f}", f"{row['train_seconds']:.1f}"]
+                print("| " + " | ".join(map(str, cells)) + " |", flush=True)
                 print("JSON " + json.dumps(row), file=sys.stderr, flush=True)
     return 0
 
