@@ -181,12 +181,15 @@ def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(mo
     monkeypatch.setattr(runner, "sample_both_modes", sample_spy)
     monkeypatch.setattr(runner, "sample_metrics", lambda x: {"fid": 1.0})
     digits = types.SimpleNamespace(train_x=torch.rand(40, 1, 28, 28), test_y=torch.arange(500) % 10)
-    row = P.probe("dcgan", seed=3, k=7, digits=digits, ema=0.9)
-    assert isinstance(seen[0], P.AnchoredGenerator) and len(seen[0].anchors) == 7, \
-        f"the trainer should have trained an AnchoredGenerator with 7 anchors; it trained {type(seen[0]).__name__}"
-    assert row["anchors"] == 7 and row["seed"] == 3 and 0 <= row["between"] <= 1 and 0 <= row["class_tv"] <= 1, row
+    monkeypatch.setitem(T.FAST["gan"], "steps", 1)
+    for name in ("dcgan", "gan"):
+        row = P.probe(name, seed=3, k=7, digits=digits, ema=0.9)
+        assert isinstance(seen[-1], P.AnchoredGenerator) and len(seen[-1].anchors) == 7, \
+            f"{name}: the trainer should have trained an AnchoredGenerator with 7 anchors; it trained " \
+            f"{type(seen[-1]).__name__}"
+        assert row["anchors"] == 7 and row["seed"] == 3 and 0 <= row["between"] <= 1 and 0 <= row["class_tv"] <= 1, row
 
-    build, train_gan, seed = T.build, T.train_gan, T.RECIPES["dcgan"]["seed"]
+    build, train_gan, mlp, seed = T.build, T.train_gan, T.ImageMLPGenerator, T.RECIPES["dcgan"]["seed"]
 
     def fails(*args, **kwargs):
         assert isinstance(T.build("dcgan"), P.AnchoredGenerator) and T.RECIPES["dcgan"]["seed"] == 7
@@ -196,5 +199,5 @@ def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(mo
     monkeypatch.setitem(T.TRAINERS, "dcgan", fails)
     with pytest.raises(RuntimeError, match="a row that breaks"):
         P.probe("dcgan", seed=7, k=3, digits=None, ema=0.99)
-    assert (T.build, T.train_gan, T.RECIPES["dcgan"]["seed"]) == (build, train_gan, seed), \
+    assert (T.build, T.train_gan, T.ImageMLPGenerator, T.RECIPES["dcgan"]["seed"]) == (build, train_gan, mlp, seed), \
         "the probe left its changes behind"

@@ -38,8 +38,8 @@ from course_lib import load_mnist  # noqa: E402
 from course_lib import metrics as M  # noqa: E402
 from course_lib.nets import Generator  # noqa: E402
 
-# the rows whose trainer builds its generator with course_lib.pretrained.build (a ConvGenerator)
-MODELS = ("dcgan", "lsgan", "wgan", "wgangp", "sngan")
+# the rows whose trainer builds its generator with course_lib.pretrained.build (a ConvGenerator), and the MLP GAN
+MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgangp", "sngan")
 
 
 class AnchoredGenerator(Generator):
@@ -89,10 +89,11 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
     samples' digit classes (FeatureNet's reading) are from the test digits' (total variation, 0 for the same
     shares), and the share of samples between two digits (FeatureNet gives a second digit more than 10 %, as in
     lecture 7, section 1). Call ``results.prepare(digits)`` first: it makes the evaluation sets."""
-    saved = T.RECIPES[name]["seed"], T.build, T.train_gan
+    saved = T.RECIPES[name]["seed"], T.build, T.train_gan, T.ImageMLPGenerator
     T.RECIPES[name]["seed"] = seed
     if k:
         T.build = lambda model, **kw: AnchoredGenerator(saved[1](model, **kw), k, spread, noise, seed)
+        T.ImageMLPGenerator = lambda *a, **kw: AnchoredGenerator(saved[3](*a, **kw), k, spread, noise, seed)
     if ema:
         T.train_gan = averaged(saved[2], ema)
     try:
@@ -101,7 +102,7 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
         seconds = time.time() - start
         x, bn_mode = R.sample_both_modes(model.cpu().eval())
     finally:
-        T.RECIPES[name]["seed"], T.build, T.train_gan = saved
+        T.RECIPES[name]["seed"], T.build, T.train_gan, T.ImageMLPGenerator = saved
     probs = M.class_probs(x)
     share = torch.bincount(probs.argmax(1), minlength=10).double() / len(x)
     truth = torch.bincount(digits.test_y[:R.N_EVAL], minlength=10).double() / R.N_EVAL
