@@ -69,9 +69,7 @@ def averaged(train_gan, decay: float):
         average = copy.deepcopy(G)
 
         def step(i, G_, D_):
-            with torch.no_grad():
-                for pa, p in zip(average.parameters(), G.parameters()):
-                    pa.lerp_(p, 1 - decay)
+            T.average_weights_(average, G, decay)
             if callback is not None:
                 callback(i, G_, D_)
 

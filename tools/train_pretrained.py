@@ -515,6 +515,13 @@ class SelfConditionedGenerator(Generator):
                           for i in range(0, n, batch_size)])
 
 
+@torch.no_grad()
+def average_weights_(average: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """One step of an exponential moving average of ``model``'s parameters, kept in ``average`` (a copy of it)."""
+    for pa, p in zip(average.parameters(), model.parameters()):
+        pa.lerp_(p, 1 - decay)
+
+
 def kmeans_clusters(x: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     """Each image's k-means cluster on raw pixels (scikit-learn's KMeans, k-means++ starts, best of 3)."""
     from sklearn.cluster import KMeans
@@ -536,12 +543,11 @@ def train_selfcond(digits, dev, scale: float, budget: str = "full"):
     D = ConditionalDiscriminator(n_classes=r["clusters"], width=r["width"]).to(dev)
     average = copy.deepcopy(G)
 
-    @torch.no_grad()
     def update_average(step):
-        for pa, p in zip(average.parameters(), G.parameters()):
-            pa.lerp_(p, 1 - r["ema_decay"])
-        for ba, b in zip(average.buffers(), G.buffers()):    # BatchNorm's running statistics: the latest
-            ba.copy_(b)
+        average_weights_(average, G, r["ema_decay"])
+        with torch.no_grad():
+            for ba, b in zip(average.buffers(), G.buffers()):    # BatchNorm's running statistics: the latest
+                ba.copy_(b)
 
     conditional_game(G, D, clusters, digits, r, steps, dev, desc="self-conditioned GAN", callback=update_average)
     sizes = torch.bincount(clusters, minlength=r["clusters"]).tolist()
