@@ -201,3 +201,85 @@ def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(mo
         P.probe("dcgan", seed=7, k=3, digits=None, ema=0.99)
     assert (T.build, T.train_gan, T.ImageMLPGenerator, T.RECIPES["dcgan"]["seed"]) == (build, train_gan, mlp, seed), \
         "the probe left its changes behind"
+
+
+def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_its_schedule(monkeypatch):
+    """tools/probe_prior.py --clusters: the row's own game (here the clipped WGAN: RMSprop, k critic steps, clipped
+    weights) reaches lecture 7's conditional players through train_pretrained.self_conditioned; --set changes the
+    fast schedule for the run only, even when the row fails; bad requests get a clear error."""
+    import types
+
+    import torch
+    import probe_prior as P
+    import results as runner
+    import train_pretrained as T
+
+    seen = {}
+    real_loop = T.train_adversarial
+
+    def loop_spy(stream, d_loss, g_loss, opt_d, opt_g, D, G, steps, k=1, after_d_step=None, **kwargs):
+        seen.update(D=D, G=G, steps=steps, k=k, opt_d=opt_d, loss=d_loss(next(stream)))
+        return real_loop(stream, d_loss, g_loss, opt_d, opt_g, D, G, steps, k=k, after_d_step=after_d_step, **kwargs)
+
+    def sample_spy(model):
+        seen["model"] = model
+        return torch.rand(20, 1, 28, 28), "eval"
+
+    monkeypatch.setattr(T, "train_adversarial", loop_spy)
+    monkeypatch.setattr(runner, "sample_both_modes", sample_spy)
+    monkeypatch.setattr(runner, "sample_metrics", lambda x: {"fid": 1.0})
+    digits = types.SimpleNamespace(train_x=torch.rand(40, 1, 28, 28), train_y=torch.arange(40) % 10,
+                                   test_y=torch.arange(500) % 10)
+    fast = dict(T.FAST["wgan"])
+    row = P.probe("wgan", seed=3, k=0, digits=digits, ema=0.5, clusters=4, schedule={"steps": 2, "k": 3})
+    assert row["clusters"] == 4 and row["schedule"] == {"steps": 2, "k": 3} and row["seed"] == 3, row
+    assert (seen["steps"], seen["k"]) == (2, 3), f"--set steps=2 k=3 should reach the loop; it got {seen['steps']}, " \
+                                                 f"{seen['k']}"
+    assert isinstance(seen["opt_d"], torch.optim.RMSprop), f"the clipped WGAN's critic uses RMSprop, not " \
+                                                           f"{type(seen['opt_d']).__name__}"
+    assert isinstance(seen["loss"], tuple) and "w_estimate" in seen["loss"][1], \
+        "the critic's loss should be the WGAN's (with its W1 estimate logged)"
+    assert seen["D"].n_classes == 4 and seen["G"].n_classes == 4, "the players should be told one of 4 clusters"
+    biggest = max(p.abs().max().item() for p in seen["D"].parameters())
+    assert biggest <= T.RECIPES["wgan"]["clip"] + 1e-9, f"the critic's weights should stay clipped; found {biggest}"
+    assert isinstance(seen["model"], T.SelfConditionedGenerator) and seen["model"].sample(3).shape == (3, 1, 28, 28)
+    assert seen["model"].conditional is not seen["G"], "with --ema the average should be sampled, not the generator"
+    assert T.FAST["wgan"] == fast, f"the probe left its schedule behind: {T.FAST['wgan']}"
+
+    def fails(*args, **kwargs):
+        assert T.FAST["dcgan"]["steps"] == 5
+        raise RuntimeError("a row that breaks")
+
+    monkeypatch.setattr(T, "self_conditioned", fails)
+    fast = dict(T.FAST["dcgan"])
+    with pytest.raises(RuntimeError, match="a row that breaks"):
+        P.probe("dcgan", seed=0, k=0, digits=digits, clusters=4, schedule={"steps": 5})
+    assert T.FAST["dcgan"] == fast, "a failing row left its schedule behind"
+
+    with pytest.raises(ValueError, match="not both"):
+        P.probe("dcgan", seed=0, k=3, digits=digits, clusters=4)
+    with pytest.raises(ValueError, match="no conditional twins|has none"):
+        P.probe("gan", seed=0, k=0, digits=digits, clusters=4)
+    assert P.parse_schedule(["k=2", "steps=650", "lr=2e-3"]) == {"k": 2, "steps": 650, "lr": 0.002}
+    for bad, why in (["d_width=8"], "KEY one of"), (["steps=0"], "positive"), (["k=1.5"], "type int"), \
+                     (["lr"], "KEY=VALUE"):
+        with pytest.raises(ValueError, match=why):
+            P.parse_schedule(bad)
+
+    calls = []
+
+    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule):
+        calls.append((name, clusters, schedule))
+        return {"fid": 1.0, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0, "between": 0.0,
+                "nn_ratio": 1.0, "train_seconds": 1.0}
+
+    monkeypatch.setattr(P, "probe", probe_spy)
+    monkeypatch.setattr(P, "load_mnist", lambda: None)
+    monkeypatch.setattr(runner, "prepare", lambda digits: None)
+    assert P.main(["wgan", "dcgan", "--clusters", "0", "20", "--schedule", "self-conditioned", "--set", "steps=5"]) == 0
+    expected = {**T.FAST_SELF_CONDITIONED["wgan"], "steps": 5}
+    assert calls == [("wgan", 0, expected), ("wgan", 20, expected), ("dcgan", 0, {"steps": 5}),
+                     ("dcgan", 20, {"steps": 5})], f"--schedule self-conditioned --set steps=5 gave {calls}"
+    for argv in (["dcgan", "--anchors", "3", "--clusters", "4"], ["gan", "--clusters", "4"], ["dcgan", "--set", "x=1"]):
+        with pytest.raises(SystemExit):
+            P.main(argv)

@@ -1,18 +1,27 @@
-"""A probe of the results table's GANs with one thing changed: the generator's prior.
+"""A probe of the results table's GANs with one thing changed: the generator's prior (anchors, or clusters told to
+both players).
 
     python3 tools/probe_prior.py dcgan lsgan sngan wgangp --anchors 0 200 --seeds 0 1 2
+    python3 tools/probe_prior.py dcgan sngan lsgan wgangp wgan --clusters 0 20 --schedule self-conditioned --ema 0.99
 
 Each run is a row of tools/results.py (same recipe, same budget, same measures on the same 500 test digits), its
 seed set to one of ``--seeds``. With ``--anchors 0`` the prior is the usual N(0, I). With ``--anchors K`` it is
 K fixed anchors mu_1..mu_K ~ N(0, spread^2 I), drawn once from the run's seed: a sample picks an anchor uniformly,
 then z = mu_c + noise * eps: K bumps, far apart for their radius, instead of one. A continuous generator of a
 connected prior has a connected support, so it draws, with some probability, images between separated modes
-(Tanielian et al., 2020); with almost no prior mass between the bumps it can put those images where codes rarely
-land (lecture 4's exercise 5). DeLiGAN (Gurumurthy et al., 2017) learns such a mixture, for small datasets; here
-it is fixed. ``--ema D`` keeps a moving average of the generator's weights (decay D) and samples it, as the
-self-conditioned row does. Besides the results table's measures, each run prints how far its samples' digit classes
-(FeatureNet's reading) are from the test digits' shares (total variation: 0 for the same shares, 1 for disjoint)
-and the share of samples between two digits (FeatureNet gives a second digit more than 10 %).
+(Tanielian et al., 2020); with almost no prior mass between the bumps it can put those images where codes rarely land
+(lecture 4's exercise 5). DeLiGAN (Gurumurthy et al., 2017) learns such a mixture, for small datasets; here it is
+fixed. ``--clusters K`` gives the prior gaps the other way, as the results table's self-conditioned row does (lecture
+7, section 1): the row's game (its loss, optimiser, critic steps, normalisation and schedule) is played by lecture
+7's conditional players, told each training digit's k-means cluster on pixels (K clusters, seeded by the run's seed)
+in place of a label; a sample draws a cluster in proportion to its size, then z. No label is used. ``--schedule
+self-conditioned`` trains every run of the command, with either kind of players, on the schedules of
+train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300 generator steps draw no
+digits); ``--set KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size). ``--ema D`` keeps a moving
+average of the generator's weights (decay D) and samples it, as the self-conditioned row does. Besides the results
+table's measures, each run prints how far its samples' digit classes (FeatureNet's reading) are from the test digits'
+shares (total variation: 0 for the same shares, 1 for disjoint) and the share of samples between two digits
+(FeatureNet gives a second digit more than 10 %).
 The README's results section reports what it gives. A maintainer tool, outside the course_lib package.
 """
 from __future__ import annotations
@@ -40,6 +49,8 @@ from course_lib.nets import Generator  # noqa: E402
 
 # the rows whose trainer builds its generator with course_lib.pretrained.build (a ConvGenerator), and the MLP GAN
 MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgangp", "sngan")
+CLUSTERED = ("dcgan", "lsgan", "wgan", "wgangp", "sngan")    # the rows whose players have conditional twins
+SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int}    # what --set may change
 
 
 class AnchoredGenerator(Generator):
@@ -81,14 +92,26 @@ def averaged(train_gan, decay: float):
     return train
 
 
-def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: float = 1.0, ema: float = 0.0) -> dict:
+def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: float = 1.0, ema: float = 0.0,
+          clusters: int = 0, schedule: dict | None = None) -> dict:
     """The results row of ``name`` in the fast budget with the recipe's seed set to ``seed``, the anchored prior
-    if k > 0 and a moving average of the generator's weights if ema > 0. Besides the table's measures: how far the
-    samples' digit classes (FeatureNet's reading) are from the test digits' (total variation, 0 for the same
-    shares), and the share of samples between two digits (FeatureNet gives a second digit more than 10 %, as in
-    lecture 7, section 1). Call ``results.prepare(digits)`` first: it makes the evaluation sets."""
-    saved = T.RECIPES[name]["seed"], T.build, T.train_gan, T.ImageMLPGenerator
+    if k > 0, self-conditioned players on ``clusters`` pixel clusters if clusters > 0 (not both), the fast
+    recipe's ``schedule`` changed as given, and a moving average of the generator's weights if ema > 0. Besides
+    the table's measures: how far the samples' digit classes (FeatureNet's reading) are from the test digits'
+    (total variation, 0 for the same shares), and the share of samples between two digits (FeatureNet gives a
+    second digit more than 10 %, as in lecture 7, section 1). Call ``results.prepare(digits)`` first: it makes
+    the evaluation sets."""
+    if k and clusters:
+        raise ValueError("probe: anchors or clusters, not both")
+    if clusters and name not in CLUSTERED:
+        raise ValueError(f"probe: --clusters needs conditional twins of the players; {name!r} has none "
+                         f"(one of {CLUSTERED})")
+    unknown = set(schedule or {}) - set(SCHEDULE)
+    if unknown:
+        raise ValueError(f"probe: the schedule has {sorted(SCHEDULE)}; not {sorted(unknown)}")
+    saved = T.RECIPES[name]["seed"], T.build, T.train_gan, T.ImageMLPGenerator, dict(T.FAST[name])
     T.RECIPES[name]["seed"] = seed
+    T.FAST[name].update(schedule or {})
     if k:
         T.build = lambda model, **kw: AnchoredGenerator(saved[1](model, **kw), k, spread, noise, seed)
         T.ImageMLPGenerator = lambda *a, **kw: AnchoredGenerator(saved[3](*a, **kw), k, spread, noise, seed)
@@ -96,49 +119,96 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
         T.train_gan = averaged(saved[2], ema)
     try:
         start = time.time()
-        model, _, _ = T.TRAINERS[name](digits, torch.device("cpu"), 1.0, "fast")
+        if clusters:
+            r = T.recipe(name, "fast")
+            r = {**r, "game": name, "clusters": clusters, "width": r["d_width"], "ema_decay": ema}
+            model, _ = T.self_conditioned(r, digits, torch.device("cpu"), r["steps"], desc=f"{name}, self-conditioned")
+        else:
+            model, _, _ = T.TRAINERS[name](digits, torch.device("cpu"), 1.0, "fast")
         seconds = time.time() - start
         x, bn_mode = R.sample_both_modes(model.cpu().eval())
     finally:
-        T.RECIPES[name]["seed"], T.build, T.train_gan, T.ImageMLPGenerator = saved
+        T.RECIPES[name]["seed"], T.build, T.train_gan, T.ImageMLPGenerator = saved[:4]
+        T.FAST[name].clear()
+        T.FAST[name].update(saved[4])
     probs = M.class_probs(x)
     share = torch.bincount(probs.argmax(1), minlength=10).double() / len(x)
     truth = torch.bincount(digits.test_y[:R.N_EVAL], minlength=10).double() / R.N_EVAL
     between = float((probs.topk(2, dim=1).values[:, 1] > 0.1).double().mean())
-    return {"model": name, "seed": seed, "anchors": k, "spread": spread, "noise": noise, "ema": ema,
+    return {"model": name, "seed": seed, "anchors": k, "spread": spread, "noise": noise, "clusters": clusters,
+            "schedule": dict(schedule or {}), "ema": ema,
             "bn_mode": bn_mode, **R.sample_metrics(x), "class_tv": round(0.5 * float((share - truth).abs().sum()), 3),
             "between": round(between, 3), "train_seconds": round(seconds, 1)}
+
+
+def parse_schedule(items: list[str]) -> dict:
+    """["k=2", "steps=650"] -> {"k": 2, "steps": 650}, each value of its SCHEDULE type."""
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in SCHEDULE or not value:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {sorted(SCHEDULE)}")
+        try:
+            out[key] = SCHEDULE[key](value)
+        except ValueError:
+            raise ValueError(f"--set {item!r}: {key} must be a number of type {SCHEDULE[key].__name__}") from None
+        if out[key] <= 0:
+            raise ValueError(f"--set {item!r}: {key} must be positive")
+    return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+", choices=MODELS)
-    ap.add_argument("--anchors", type=int, nargs="+", default=[0, 200], help="K for each run; 0: the plain prior")
+    ap.add_argument("--anchors", type=int, nargs="+", default=None,
+                    help="K for each run; 0: the plain prior (default: 0 200, or 0 when --clusters is given)")
     ap.add_argument("--spread", type=float, default=3.0, help="the anchors' standard deviation (default 3)")
     ap.add_argument("--noise", type=float, default=1.0, help="eps's scale around an anchor (default 1)")
+    ap.add_argument("--clusters", type=int, nargs="+", default=None,
+                    help="K for each run: self-conditioned players on K pixel clusters; 0: the row's own players "
+                         "(default)")
+    ap.add_argument("--schedule", choices=("table", "self-conditioned"), default="table",
+                    help="the fast schedules: the results table's (default) or train_pretrained.FAST_SELF_CONDITIONED")
+    ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="changes",
+                    help=f"change the fast recipe's schedule for every run ({', '.join(SCHEDULE)})")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="a moving average of the generator's weights with this decay (default 0: none, as the table); "
                          "it starts from the initial weights, so keep it for rows of a thousand steps or more")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     a = ap.parse_args(argv)
-    if any(k < 0 for k in a.anchors):
-        ap.error("--anchors: K must be 0 (the plain prior) or positive")
+    anchors = a.anchors if a.anchors is not None else ([0] if a.clusters is not None else [0, 200])
+    a.clusters = a.clusters if a.clusters is not None else [0]
+    if any(k < 0 for k in anchors) or any(c < 0 for c in a.clusters):
+        ap.error("--anchors, --clusters: K must be 0 (the plain prior) or positive")
+    if any(anchors) and any(a.clusters):
+        ap.error("--anchors and --clusters: one kind of prior at a time")
+    if any(a.clusters) and set(a.models) - set(CLUSTERED):
+        ap.error(f"--clusters: the players of {sorted(set(a.models) - set(CLUSTERED))} have no conditional twins")
     if not 0 <= a.ema < 1:
         ap.error(f"--ema: a decay in [0, 1) (0: no average); got {a.ema}")
+    try:
+        changes = parse_schedule(a.changes)
+    except ValueError as e:
+        ap.error(str(e))
     digits = load_mnist()
     R.prepare(digits)
-    print("| model | seed | prior | average | FID | precision | recall | classes | class TV | between two digits "
-          "| NN ratio | train s |\n" + "| --- " * 12 + "|")
+    print("| model | seed | prior | schedule | average | FID | precision | recall | classes | class TV "
+          "| between two digits | NN ratio | train s |\n" + "| --- " * 13 + "|")
     for name in a.models:
+        schedule = {**(T.FAST_SELF_CONDITIONED.get(name, {}) if a.schedule == "self-conditioned" else {}), **changes}
         for seed in a.seeds:
-            for k in a.anchors:
-                row = probe(name, seed, k, digits, a.spread, a.noise, a.ema)
-                prior = f"{k} anchors (spread {a.spread:g}, noise {a.noise:g})" if k else "N(0, I)"
-                cells = [name, seed, prior, a.ema or "none", f"{row['fid']:.1f}", f"{row['precision']:.3f}",
-                         f"{row['recall']:.3f}", row["classes"], f"{row['class_tv']:.3f}", f"{row['between']:.3f}",
-                         f"{row['nn_ratio']:.2f}", f"{row['train_seconds']:.1f}"]
-                print("| " + " | ".join(map(str, cells)) + " |", flush=True)
-                print("JSON " + json.dumps(row), file=sys.stderr, flush=True)
+            for k in anchors:
+                for c in a.clusters:
+                    row = probe(name, seed, k, digits, a.spread, a.noise, a.ema, c, schedule)
+                    prior = (f"{k} anchors (spread {a.spread:g}, noise {a.noise:g})" if k else
+                             f"{c} clusters, told both players" if c else "N(0, I)")
+                    changed = ", ".join(f"{key} {value:g}" for key, value in schedule.items()) or "the table's"
+                    cells = [name, seed, prior, changed, a.ema or "none", f"{row['fid']:.1f}",
+                             f"{row['precision']:.3f}", f"{row['recall']:.3f}", row["classes"],
+                             f"{row['class_tv']:.3f}", f"{row['between']:.3f}", f"{row['nn_ratio']:.2f}",
+                             f"{row['train_seconds']:.1f}"]
+                    print("| " + " | ".join(map(str, cells)) + " |", flush=True)
+                    print("JSON " + json.dumps(row), file=sys.stderr, flush=True)
     return 0
 
 

@@ -133,6 +133,15 @@ FAST = {
 }
 
 
+# The fast schedules of the conv GAN rows played by self-conditioned players (tools/probe_prior.py --clusters 20
+# --schedule self-conditioned; not rows of the table): FAST's, but for the changes below, made so that each game
+# reaches FID 60 in about 25 s on 2 CPU cores (the README's results give what each reaches over six seeds). Least
+# squares collapsed to one digit at lr 1e-3 (one seed of six); the WGANs' 240-300 generator steps draw no digits, so
+# they take fewer critic steps per generator step and more generator steps, at a higher learning rate.
+FAST_SELF_CONDITIONED = {"dcgan": {}, "sngan": {}, "lsgan": {"lr": 5e-4}, "wgangp": {"k": 2, "steps": 600, "lr": 2e-3},
+                         "wgan": {"k": 1, "steps": 850, "batch_size": 64, "lr": 2e-3}}
+
+
 def recipe(name: str, budget: str = "full") -> dict:
     """The recipe of ``name`` in a budget: RECIPES (the shipped weights') or, for "fast", with FAST's changes."""
     if budget not in ("fast", "full"):
@@ -263,36 +272,55 @@ def train_vaegan(digits, dev, scale: float, budget: str = "full"):
     return vae, {**r, "pre_steps": pre, "ft_steps": ft}, extra
 
 
+def gan_losses(game: str, r: dict):
+    """``d_loss(D, G, x, z)`` and ``g_loss(D, G, z)`` (train_gan's form) of a results row's game: "dcgan" and
+    "sngan" the non-saturating loss, "lsgan" least squares, "wgan" and "wgangp" the critic's loss (plus r["lambda"]
+    times the gradient penalty, if set), which logs its estimate of W1 (the loss without the penalty, negated)."""
+    from course_lib import gan, wasserstein as W
+
+    lam = r.get("lambda", 0.0)
+
+    def wgan_critic(D, G, x, z):
+        fake = G(z).detach()
+        estimate = D(x).mean() - D(fake).mean()
+        if not lam:
+            return -estimate, {"w_estimate": estimate}
+        penalty = W.gradient_penalty(D, x, fake, torch.rand(len(x), device=x.device))
+        return -estimate + lam * penalty, {"w_estimate": estimate, "penalty": penalty}
+
+    games = {"dcgan": (gan.discriminator_loss, gan.generator_loss_nonsaturating),
+             "lsgan": (W.discriminator_loss_lsgan, W.generator_loss_lsgan),
+             "sngan": (gan.discriminator_loss, gan.generator_loss_nonsaturating),
+             "wgan": (wgan_critic, W.generator_loss), "wgangp": (wgan_critic, W.generator_loss)}
+    if game not in games:
+        raise ValueError(f"gan_losses: no game {game!r}; one of {sorted(games)}")
+    return games[game]
+
+
+def optimizers(r: dict, G, D):
+    """(opt_g, opt_d) of a recipe: RMSprop at r["lr"] if r["optimizer"] says so (the clipped WGAN), else Adam with
+    r["betas"]; and the critic's weight clipping to run after each of its steps (None without r["clip"])."""
+    from course_lib import wasserstein as W
+
+    if r.get("optimizer") == "rmsprop":
+        opts = tuple(torch.optim.RMSprop(m.parameters(), lr=r["lr"]) for m in (G, D))
+    else:
+        opts = adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"])
+    clip = (lambda: W.clip_weights_(D, r["clip"])) if "clip" in r else None
+    return opts, clip
+
+
 def train_variant(name):
     """A trainer for one of lecture 5's GANs: ConvGenerator as the DCGAN's, a discriminator (critic) with the
     recipe's normalisation, and the recipe's losses from course_lib.gan / course_lib.wasserstein."""
-    from course_lib import gan, wasserstein as W
 
     def trainer(digits, dev, scale: float, budget: str = "full"):
         r = recipe(name, budget)
         steps = max(1, int(r["steps"] * scale))
         seed_everything(r["seed"])
         G, D = build(name).to(dev), ConvDiscriminator(width=r["d_width"], norm=r["d_norm"]).to(dev)
-        lam = r.get("lambda", 0.0)
-
-        def wgan_critic(D, G, x, z):
-            # the critic's loss and, logged beside it, its estimate of W1 (the loss without the penalty, negated)
-            fake = G(z).detach()
-            estimate = D(x).mean() - D(fake).mean()
-            if not lam:
-                return -estimate, {"w_estimate": estimate}
-            penalty = W.gradient_penalty(D, x, fake, torch.rand(len(x), device=x.device))
-            return -estimate + lam * penalty, {"w_estimate": estimate, "penalty": penalty}
-
-        losses = {"lsgan": (W.discriminator_loss_lsgan, W.generator_loss_lsgan),
-                  "sngan": (gan.discriminator_loss, gan.generator_loss_nonsaturating),
-                  "wgan": (wgan_critic, W.generator_loss), "wgangp": (wgan_critic, W.generator_loss)}
-        d_loss, g_loss = losses[name]
-        if r["optimizer"] == "rmsprop":
-            opt_g, opt_d = (torch.optim.RMSprop(m.parameters(), lr=r["lr"]) for m in (G, D))
-        else:
-            opt_g, opt_d = adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"])
-        clip = (lambda: W.clip_weights_(D, r["clip"])) if "clip" in r else None
+        d_loss, g_loss = gan_losses(name, r)
+        (opt_g, opt_d), clip = optimizers(r, G, D)
         if clip:
             clip()
         # A trace for lecture 5: FID (n = 500, eval mode) at 20 checkpoints; the losses are averaged between them.
@@ -456,23 +484,29 @@ def _translation_scores(digits, G, task: str, dev) -> dict:
 
 
 def conditional_game(G, D, labels, digits, r, steps: int, dev, desc: str, callback=None) -> None:
-    """The cGAN's game (non-saturating loss, the label into both players) on the training digits with ``labels``
-    (their classes, or cluster ids): codes from rng(seed + 1), batches from rng(seed), Adam for both."""
+    """A game of conditional players, the label into both, on the training digits with ``labels`` (their
+    classes, or cluster ids): codes from rng(seed + 1), batches from rng(seed). The game, optimisers and critic
+    steps per generator step are the recipe's (r["game"], default the cGAN's non-saturating loss; see
+    gan_losses and optimizers; r["k"], default 1)."""
     g = rng(r["seed"] + 1)
+    d_game, g_game = gan_losses(r.get("game", "dcgan"), r)
+    (opt_g, opt_d), clip = optimizers(r, G, D)
+    if clip:
+        clip()
 
     def z_of(n):
         return torch.randn(n, G.z_dim, generator=g).to(dev)
 
     def d_loss(batch):
         x, y = batch
-        return bce(D(x, y), 1.0) + bce(D(G(z_of(len(x)), y).detach(), y), 0.0)
+        return d_game(lambda t: D(t, y), lambda z: G(z, y), x, z_of(len(x)))
 
     def g_loss(batch):
         x, y = batch
-        return bce(D(G(z_of(len(x)), y), y), 1.0)
+        return g_game(lambda t: D(t, y), lambda z: G(z, y), z_of(len(x)))
 
     stream = batches((digits.train_x, labels), r["batch_size"], rng(r["seed"]), dev)
-    train_adversarial(stream, d_loss, g_loss, adam(D, r["lr"], r["betas"]), adam(G, r["lr"], r["betas"]), D, G, steps,
+    train_adversarial(stream, d_loss, g_loss, opt_d, opt_g, D, G, steps, k=r.get("k", 1), after_d_step=clip,
                       callback=callback, desc=desc)
 
 
@@ -530,31 +564,40 @@ def kmeans_clusters(x: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     return torch.as_tensor(labels).long()
 
 
-def train_selfcond(digits, dev, scale: float, budget: str = "full"):
+def self_conditioned(r: dict, digits, dev, steps: int, desc: str = "self-conditioned GAN"):
+    """Lecture 7's conditional players (width r["width"], the discriminator normalised by r.get("d_norm",
+    "batch")) in the recipe's game on the training digits' k-means clusters (r["clusters"] of them, on pixels,
+    seeded by r["seed"]) in place of labels. Returns the generator under the sampling contract (a moving average
+    of its weights if r["ema_decay"] > 0; BatchNorm's running statistics: the latest) and the clusters' purity."""
     import copy
 
     from course_lib.nets import ConditionalDiscriminator, ConditionalGenerator
 
-    r = recipe("selfcond", budget)
-    steps = max(1, int(r["steps"] * scale))
     clusters = kmeans_clusters(digits.train_x, r["clusters"], r["seed"])
     seed_everything(r["seed"])
     G = ConditionalGenerator(n_classes=r["clusters"], width=r["width"]).to(dev)
-    D = ConditionalDiscriminator(n_classes=r["clusters"], width=r["width"]).to(dev)
-    average = copy.deepcopy(G)
+    D = ConditionalDiscriminator(n_classes=r["clusters"], width=r["width"], norm=r.get("d_norm", "batch")).to(dev)
+    average = copy.deepcopy(G) if r.get("ema_decay") else G
 
     def update_average(step):
-        average_weights_(average, G, r["ema_decay"])
-        with torch.no_grad():
-            for ba, b in zip(average.buffers(), G.buffers()):    # BatchNorm's running statistics: the latest
-                ba.copy_(b)
+        if average is not G:
+            average_weights_(average, G, r["ema_decay"])
+            with torch.no_grad():
+                for ba, b in zip(average.buffers(), G.buffers()):
+                    ba.copy_(b)
 
-    conditional_game(G, D, clusters, digits, r, steps, dev, desc="self-conditioned GAN", callback=update_average)
+    conditional_game(G, D, clusters, digits, r, steps, dev, desc=desc, callback=update_average)
     sizes = torch.bincount(clusters, minlength=r["clusters"]).tolist()
     purity = sum(int(torch.bincount(digits.train_y[clusters == c], minlength=10).max()) for c in range(r["clusters"])
                  if sizes[c]) / len(clusters)
-    model = SelfConditionedGenerator(average.eval(), sizes).to(dev)
-    return model, {**r, "steps": steps}, {"cluster_purity": round(purity, 3)}
+    return SelfConditionedGenerator(average.eval(), sizes).to(dev), round(purity, 3)
+
+
+def train_selfcond(digits, dev, scale: float, budget: str = "full"):
+    r = recipe("selfcond", budget)
+    steps = max(1, int(r["steps"] * scale))
+    model, purity = self_conditioned(r, digits, dev, steps)
+    return model, {**r, "steps": steps}, {"cluster_purity": purity}
 
 
 def _pyramid(x, levels: int = 3):
