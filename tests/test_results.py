@@ -203,7 +203,7 @@ def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(mo
         "the probe left its changes behind"
 
 
-def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_its_schedule(monkeypatch):
+def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_its_schedule(monkeypatch, capsys):
     """tools/probe_prior.py --clusters: the row's own game (here the clipped WGAN: RMSprop, k critic steps, clipped
     weights) reaches lecture 7's conditional players through train_pretrained.self_conditioned; --set changes the
     fast schedule for the run only, even when the row fails; bad requests get a clear error."""
@@ -230,7 +230,7 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
     monkeypatch.setattr(runner, "sample_metrics", lambda x: {"fid": 1.0})
     digits = types.SimpleNamespace(train_x=torch.rand(40, 1, 28, 28), train_y=torch.arange(40) % 10,
                                    test_y=torch.arange(500) % 10)
-    fast = dict(T.FAST["wgan"])
+    fast, train_gan = dict(T.FAST["wgan"]), T.train_gan
     row = P.probe("wgan", seed=3, k=0, digits=digits, ema=0.5, clusters=4, schedule={"steps": 2, "k": 3})
     assert row["clusters"] == 4 and row["schedule"] == {"steps": 2, "k": 3} and row["seed"] == 3, row
     assert (seen["steps"], seen["k"]) == (2, 3), f"--set steps=2 k=3 should reach the loop; it got {seen['steps']}, " \
@@ -240,11 +240,14 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
     assert isinstance(seen["loss"], tuple) and "w_estimate" in seen["loss"][1], \
         "the critic's loss should be the WGAN's (with its W1 estimate logged)"
     assert seen["D"].n_classes == 4 and seen["G"].n_classes == 4, "the players should be told one of 4 clusters"
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in seen["D"].modules()), \
+        "the clipped WGAN's critic has no BatchNorm (d_norm 'none'); the conditional critic has one"
     biggest = max(p.abs().max().item() for p in seen["D"].parameters())
     assert biggest <= T.RECIPES["wgan"]["clip"] + 1e-9, f"the critic's weights should stay clipped; found {biggest}"
     assert isinstance(seen["model"], T.SelfConditionedGenerator) and seen["model"].sample(3).shape == (3, 1, 28, 28)
     assert seen["model"].conditional is not seen["G"], "with --ema the average should be sampled, not the generator"
     assert T.FAST["wgan"] == fast, f"the probe left its schedule behind: {T.FAST['wgan']}"
+    assert T.RECIPES["wgan"]["seed"] == 0 and T.train_gan is train_gan, "the probe left its seed or loop behind"
 
     def fails(*args, **kwargs):
         assert T.FAST["dcgan"]["steps"] == 5
@@ -262,7 +265,7 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
         P.probe("gan", seed=0, k=0, digits=digits, clusters=4)
     assert P.parse_schedule(["k=2", "steps=650", "lr=2e-3"]) == {"k": 2, "steps": 650, "lr": 0.002}
     for bad, why in (["d_width=8"], "KEY one of"), (["steps=0"], "positive"), (["k=1.5"], "type int"), \
-                     (["lr"], "KEY=VALUE"):
+                     (["lr"], "KEY=VALUE"), (["lr=inf"], "finite"):
         with pytest.raises(ValueError, match=why):
             P.parse_schedule(bad)
 
@@ -280,6 +283,8 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
     expected = {**T.FAST_SELF_CONDITIONED["wgan"], "steps": 5}
     assert calls == [("wgan", 0, expected), ("wgan", 20, expected), ("dcgan", 0, {"steps": 5}),
                      ("dcgan", 20, {"steps": 5})], f"--schedule self-conditioned --set steps=5 gave {calls}"
-    for argv in (["dcgan", "--anchors", "3", "--clusters", "4"], ["gan", "--clusters", "4"], ["dcgan", "--set", "x=1"]):
+    for argv, why in ((["dcgan", "--anchors", "3", "--clusters", "4"], "one kind of prior"),
+                      (["gan", "--clusters", "4"], "no conditional twins"), (["dcgan", "--set", "x=1"], "KEY one of")):
         with pytest.raises(SystemExit):
             P.main(argv)
+        assert why in capsys.readouterr().err, f"{argv}: the error should say {why!r}"

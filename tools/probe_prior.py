@@ -16,8 +16,8 @@ fixed. ``--clusters K`` gives the prior gaps the other way, as the results table
 7's conditional players, told each training digit's k-means cluster on pixels (K clusters, seeded by the run's seed)
 in place of a label; a sample draws a cluster in proportion to its size, then z. No label is used. ``--schedule
 self-conditioned`` trains every run of the command, with either kind of players, on the schedules of
-train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300 generator steps draw no
-digits); ``--set KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size). ``--ema D`` keeps a moving
+train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300 generator steps are too
+few); ``--set KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size). ``--ema D`` keeps a moving
 average of the generator's weights (decay D) and samples it, as the self-conditioned row does. Besides the results
 table's measures, each run prints how far its samples' digit classes (FeatureNet's reading) are from the test digits'
 shares (total variation: 0 for the same shares, 1 for disjoint) and the share of samples between two digits
@@ -110,14 +110,14 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
     if unknown:
         raise ValueError(f"probe: the schedule has {sorted(SCHEDULE)}; not {sorted(unknown)}")
     saved = T.RECIPES[name]["seed"], T.build, T.train_gan, T.ImageMLPGenerator, dict(T.FAST[name])
-    T.RECIPES[name]["seed"] = seed
-    T.FAST[name].update(schedule or {})
-    if k:
-        T.build = lambda model, **kw: AnchoredGenerator(saved[1](model, **kw), k, spread, noise, seed)
-        T.ImageMLPGenerator = lambda *a, **kw: AnchoredGenerator(saved[3](*a, **kw), k, spread, noise, seed)
-    if ema:
-        T.train_gan = averaged(saved[2], ema)
     try:
+        T.RECIPES[name]["seed"] = seed
+        T.FAST[name].update(schedule or {})
+        if k:
+            T.build = lambda model, **kw: AnchoredGenerator(saved[1](model, **kw), k, spread, noise, seed)
+            T.ImageMLPGenerator = lambda *a, **kw: AnchoredGenerator(saved[3](*a, **kw), k, spread, noise, seed)
+        if ema and not clusters:        # the self-conditioned players keep their own average (r["ema_decay"])
+            T.train_gan = averaged(saved[2], ema)
         start = time.time()
         if clusters:
             r = T.recipe(name, "fast")
@@ -152,8 +152,8 @@ def parse_schedule(items: list[str]) -> dict:
             out[key] = SCHEDULE[key](value)
         except ValueError:
             raise ValueError(f"--set {item!r}: {key} must be a number of type {SCHEDULE[key].__name__}") from None
-        if out[key] <= 0:
-            raise ValueError(f"--set {item!r}: {key} must be positive")
+        if not 0 < out[key] < float("inf"):
+            raise ValueError(f"--set {item!r}: {key} must be positive and finite")
     return out
 
 

@@ -134,10 +134,11 @@ FAST = {
 
 
 # The fast schedules of the conv GAN rows played by self-conditioned players (tools/probe_prior.py --clusters 20
-# --schedule self-conditioned; not rows of the table): FAST's, but for the changes below, made so that each game
-# reaches FID 60 in about 25 s on 2 CPU cores (the README's results give what each reaches over six seeds). Least
-# squares collapsed to one digit at lr 1e-3 (one seed of six); the WGANs' 240-300 generator steps draw no digits, so
-# they take fewer critic steps per generator step and more generator steps, at a higher learning rate.
+# --schedule self-conditioned; not rows of the table): FAST's, but for the changes below, tuned toward FID 60 in
+# about 25 s on 2 CPU cores (the README's results give what each reaches over six seeds). Least squares collapsed to
+# one digit at lr 1e-3 (one seed of six). The WGANs' 240-300 generator steps are too few (the table's WGAN-GP: FID
+# 313; its clipped WGAN draws no digits), so they take fewer critic steps per generator step and more generator
+# steps, at a higher learning rate.
 FAST_SELF_CONDITIONED = {"dcgan": {}, "sngan": {}, "lsgan": {"lr": 5e-4}, "wgangp": {"k": 2, "steps": 600, "lr": 2e-3},
                          "wgan": {"k": 1, "steps": 850, "batch_size": 64, "lr": 2e-3}}
 
@@ -205,7 +206,7 @@ def train_dcgan(digits, dev, scale: float, budget: str = "full"):
         return bce(D(G(z)), 1.0)
 
     train_gan(G, D, digits.train_x, steps, adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"]), d_loss=d_loss,
-              g_loss=g_loss, batch_size=r["batch_size"], seed=r["seed"], desc="DCGAN (shipped)")
+              g_loss=g_loss, k=r.get("k", 1), batch_size=r["batch_size"], seed=r["seed"], desc="DCGAN (shipped)")
     return G, {**r, "steps": steps}, {}
 
 
@@ -228,7 +229,8 @@ def train_mlp_gan(digits, dev, scale: float, budget: str = "full"):
     D = torch.nn.Sequential(torch.nn.Flatten(), MLPDiscriminator(28 * 28, r["hidden"], r["depth"])).to(dev)
     train_gan(G, D, digits.train_x, steps, adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"]),
               d_loss=lambda D, G, x, z: bce(D(x), 1.0) + bce(D(G(z).detach()), 0.0),
-              g_loss=lambda D, G, z: bce(D(G(z)), 1.0), batch_size=r["batch_size"], seed=r["seed"], desc="GAN (MLP)")
+              g_loss=lambda D, G, z: bce(D(G(z)), 1.0), k=r.get("k", 1), batch_size=r["batch_size"], seed=r["seed"],
+              desc="GAN (MLP)")
     return G, {**r, "steps": steps}, {}
 
 
@@ -485,9 +487,9 @@ def _translation_scores(digits, G, task: str, dev) -> dict:
 
 def conditional_game(G, D, labels, digits, r, steps: int, dev, desc: str, callback=None) -> None:
     """A game of conditional players, the label into both, on the training digits with ``labels`` (their
-    classes, or cluster ids): codes from rng(seed + 1), batches from rng(seed). The game, optimisers and critic
-    steps per generator step are the recipe's (r["game"], default the cGAN's non-saturating loss; see
-    gan_losses and optimizers; r["k"], default 1)."""
+    classes, or cluster ids): codes from rng(seed + 1), batches from rng(seed). The game, optimisers, weight
+    clipping and critic steps per generator step are the recipe's (r["game"], default the cGAN's non-saturating
+    loss; see gan_losses and optimizers; r["k"], default 1)."""
     g = rng(r["seed"] + 1)
     d_game, g_game = gan_losses(r.get("game", "dcgan"), r)
     (opt_g, opt_d), clip = optimizers(r, G, D)
