@@ -205,8 +205,9 @@ def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(mo
 
 def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_its_schedule(monkeypatch, capsys):
     """tools/probe_prior.py --clusters: the row's own game (here the clipped WGAN: RMSprop, k critic steps, clipped
-    weights) reaches lecture 7's conditional players through train_pretrained.self_conditioned; --set changes the
-    fast schedule for the run only, even when the row fails; bad requests get a clear error."""
+    weights) reaches lecture 7's conditional players through train_pretrained.self_conditioned, and the MLP GAN gets
+    MLP twins; --set changes the fast schedule for the run only, even when the row fails; bad requests get a clear
+    error."""
     import types
 
     import torch
@@ -249,6 +250,12 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
     assert T.FAST["wgan"] == fast, f"the probe left its schedule behind: {T.FAST['wgan']}"
     assert T.RECIPES["wgan"]["seed"] == 0 and T.train_gan is train_gan, "the probe left its seed or loop behind"
 
+    P.probe("gan", seed=0, k=0, digits=digits, clusters=4, schedule={"steps": 2})      # the MLP GAN's twins
+    players = type(seen["G"]), type(seen["D"])
+    assert players == (T.ConditionalImageMLPGenerator, T.ConditionalMLPDiscriminator), \
+        f"the MLP GAN should be self-conditioned with MLP players; it got {[t.__name__ for t in players]}"
+    assert seen["model"].sample(3).shape == (3, 1, 28, 28) and seen["steps"] == 2
+
     def fails(*args, **kwargs):
         assert T.FAST["dcgan"]["steps"] == 5
         raise RuntimeError("a row that breaks")
@@ -261,8 +268,6 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
 
     with pytest.raises(ValueError, match="not both"):
         P.probe("dcgan", seed=0, k=3, digits=digits, clusters=4)
-    with pytest.raises(ValueError, match="no conditional twins|has none"):
-        P.probe("gan", seed=0, k=0, digits=digits, clusters=4)
     assert P.parse_schedule(["k=2", "steps=650", "lr=2e-3"]) == {"k": 2, "steps": 650, "lr": 0.002}
     for bad, why in (["d_width=8"], "KEY one of"), (["steps=0"], "positive"), (["k=1.5"], "type int"), \
                      (["lr"], "KEY=VALUE"), (["lr=inf"], "finite"):
@@ -284,7 +289,8 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
     assert calls == [("wgan", 0, expected), ("wgan", 20, expected), ("dcgan", 0, {"steps": 5}),
                      ("dcgan", 20, {"steps": 5})], f"--schedule self-conditioned --set steps=5 gave {calls}"
     for argv, why in ((["dcgan", "--anchors", "3", "--clusters", "4"], "one kind of prior"),
-                      (["gan", "--clusters", "4"], "no conditional twins"), (["dcgan", "--set", "x=1"], "KEY one of")):
+                      (["dcgan", "--clusters", "-1"], "0 (the plain prior) or positive"),
+                      (["dcgan", "--set", "x=1"], "KEY one of")):
         with pytest.raises(SystemExit):
             P.main(argv)
         assert why in capsys.readouterr().err, f"{argv}: the error should say {why!r}"

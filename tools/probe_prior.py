@@ -2,22 +2,22 @@
 both players).
 
     python3 tools/probe_prior.py dcgan lsgan sngan wgangp --anchors 0 200 --seeds 0 1 2
-    python3 tools/probe_prior.py dcgan sngan lsgan wgangp wgan --clusters 0 20 --schedule self-conditioned --ema 0.99
+    python3 tools/probe_prior.py gan dcgan sngan lsgan wgangp wgan --clusters 0 20 --schedule self-conditioned --ema 0.99
 
-Each run is a row of tools/results.py (same recipe, same budget, same measures on the same 500 test digits), its
-seed set to one of ``--seeds``. With ``--anchors 0`` the prior is the usual N(0, I). With ``--anchors K`` it is
-K fixed anchors mu_1..mu_K ~ N(0, spread^2 I), drawn once from the run's seed: a sample picks an anchor uniformly,
-then z = mu_c + noise * eps: K bumps, far apart for their radius, instead of one. A continuous generator of a
-connected prior has a connected support, so it draws, with some probability, images between separated modes
-(Tanielian et al., 2020); with almost no prior mass between the bumps it can put those images where codes rarely land
-(lecture 4's exercise 5). DeLiGAN (Gurumurthy et al., 2017) learns such a mixture, for small datasets; here it is
-fixed. ``--clusters K`` gives the prior gaps the other way, as the results table's self-conditioned row does (lecture
-7, section 1): the row's game (its loss, optimiser, critic steps, normalisation and schedule) is played by lecture
-7's conditional players, told each training digit's k-means cluster on pixels (K clusters, seeded by the run's seed)
-in place of a label; a sample draws a cluster in proportion to its size, then z. No label is used. ``--schedule
-self-conditioned`` trains every run of the command, with either kind of players, on the schedules of
-train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300 generator steps are too
-few); ``--set KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size). ``--ema D`` keeps a moving
+Each run is a row of tools/results.py (same recipe, same budget, same measures on the same 500 test digits), its seed
+set to one of ``--seeds``. With ``--anchors 0`` the prior is the usual N(0, I). With ``--anchors K`` it is K fixed
+anchors mu_1..mu_K ~ N(0, spread^2 I), drawn once from the run's seed: a sample picks an anchor uniformly, then z =
+mu_c + noise * eps: K bumps, far apart for their radius, instead of one. A continuous generator of a connected prior
+has a connected support, so it draws, with some probability, images between separated modes (Tanielian et al., 2020);
+with almost no prior mass between the bumps it can put those images where codes rarely land (lecture 4's exercise 5).
+DeLiGAN (Gurumurthy et al., 2017) learns such a mixture, for small datasets; here it is fixed. ``--clusters K`` gives
+the prior gaps the other way, as the results table's self-conditioned row does (lecture 7, section 1): the row's game
+(its loss, optimiser, critic steps, normalisation and schedule) is played by lecture 7's conditional players (the MLP
+GAN: its MLPs, made conditional the same way), told each training digit's k-means cluster on pixels (K clusters,
+seeded by the run's seed) in place of a label; a sample draws a cluster in proportion to its size, then z. No label
+is used. ``--schedule self-conditioned`` trains every run of the command, with either kind of players, on the
+schedules of train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300 generator steps
+are too few); ``--set KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size). ``--ema D`` keeps a moving
 average of the generator's weights (decay D) and samples it, as the self-conditioned row does. Besides the results
 table's measures, each run prints how far its samples' digit classes (FeatureNet's reading) are from the test digits'
 shares (total variation: 0 for the same shares, 1 for disjoint) and the share of samples between two digits
@@ -49,7 +49,6 @@ from course_lib.nets import Generator  # noqa: E402
 
 # the rows whose trainer builds its generator with course_lib.pretrained.build (a ConvGenerator), and the MLP GAN
 MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgangp", "sngan")
-CLUSTERED = ("dcgan", "lsgan", "wgan", "wgangp", "sngan")    # the rows whose players have conditional twins
 SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int}    # what --set may change
 
 
@@ -103,9 +102,6 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
     the evaluation sets."""
     if k and clusters:
         raise ValueError("probe: anchors or clusters, not both")
-    if clusters and name not in CLUSTERED:
-        raise ValueError(f"probe: --clusters needs conditional twins of the players; {name!r} has none "
-                         f"(one of {CLUSTERED})")
     unknown = set(schedule or {}) - set(SCHEDULE)
     if unknown:
         raise ValueError(f"probe: the schedule has {sorted(SCHEDULE)}; not {sorted(unknown)}")
@@ -121,7 +117,8 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
         start = time.time()
         if clusters:
             r = T.recipe(name, "fast")
-            r = {**r, "game": name, "clusters": clusters, "width": r["d_width"], "ema_decay": ema}
+            players = {"players": "mlp"} if name == "gan" else {"width": r["d_width"]}
+            r = {**r, "game": name, "clusters": clusters, "ema_decay": ema, **players}
             model, _ = T.self_conditioned(r, digits, torch.device("cpu"), r["steps"], desc=f"{name}, self-conditioned")
         else:
             model, _, _ = T.TRAINERS[name](digits, torch.device("cpu"), 1.0, "fast")
@@ -182,8 +179,6 @@ def main(argv=None) -> int:
         ap.error("--anchors, --clusters: K must be 0 (the plain prior) or positive")
     if any(anchors) and any(a.clusters):
         ap.error("--anchors and --clusters: one kind of prior at a time")
-    if any(a.clusters) and set(a.models) - set(CLUSTERED):
-        ap.error(f"--clusters: the players of {sorted(set(a.models) - set(CLUSTERED))} have no conditional twins")
     if not 0 <= a.ema < 1:
         ap.error(f"--ema: a decay in [0, 1) (0: no average); got {a.ema}")
     try:

@@ -221,6 +221,36 @@ class ImageMLPGenerator(Generator):
         return torch.sigmoid(self.mlp(z)).view(-1, 1, 28, 28)
 
 
+class ConditionalImageMLPGenerator(Generator):
+    """(z, labels) -> 28x28 images: the MLP GAN's generator fed z concatenated with a learned embedding of the
+    label, as lecture 7's ConditionalGenerator feeds its convolutional one (the self-conditioned MLP GAN's)."""
+
+    def __init__(self, n_classes, z_dim, hidden, depth, embed_dim: int = 16):
+        super().__init__()
+        self.n_classes, self.z_dim = n_classes, z_dim
+        self.embed = torch.nn.Embedding(n_classes, embed_dim)
+        self.mlp = MLPGenerator(z_dim + embed_dim, 28 * 28, hidden, depth)
+
+    def forward(self, z, labels):
+        return torch.sigmoid(self.mlp(torch.cat([z, self.embed(labels.to(z.device))], 1))).view(-1, 1, 28, 28)
+
+
+class ConditionalMLPDiscriminator(torch.nn.Module):
+    """(images, labels) -> logits: the MLP GAN's discriminator read out by projection, as lecture 7's
+    ConditionalDiscriminator is: w . phi(x) + embed(y) . phi(x), phi(x) its last hidden layer."""
+
+    def __init__(self, n_classes, hidden, depth):
+        super().__init__()
+        body = MLPDiscriminator(28 * 28, hidden, depth)
+        self.n_classes, self.features, self.linear = n_classes, body.net[:-1], body.net[-1]
+        self.embed = torch.nn.Embedding(n_classes, hidden)
+        torch.nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    def forward(self, x, labels):
+        h = self.features(x.flatten(1))
+        return self.linear(h).squeeze(1) + (self.embed(labels.to(h.device)) * h).sum(1)
+
+
 def train_mlp_gan(digits, dev, scale: float, budget: str = "full"):
     r = recipe("gan", budget)
     steps = max(1, int(r["steps"] * scale))
@@ -275,8 +305,8 @@ def train_vaegan(digits, dev, scale: float, budget: str = "full"):
 
 
 def gan_losses(game: str, r: dict):
-    """``d_loss(D, G, x, z)`` and ``g_loss(D, G, z)`` (train_gan's form) of a results row's game: "dcgan" and
-    "sngan" the non-saturating loss, "lsgan" least squares, "wgan" and "wgangp" the critic's loss (plus r["lambda"]
+    """``d_loss(D, G, x, z)`` and ``g_loss(D, G, z)`` (train_gan's form) of a results row's game: "gan", "dcgan"
+    and "sngan" the non-saturating loss, "lsgan" least squares, "wgan" and "wgangp" the critic's loss (plus r["lambda"]
     times the gradient penalty, if set), which logs its estimate of W1 (the loss without the penalty, negated)."""
     from course_lib import gan, wasserstein as W
 
@@ -290,7 +320,8 @@ def gan_losses(game: str, r: dict):
         penalty = W.gradient_penalty(D, x, fake, torch.rand(len(x), device=x.device))
         return -estimate + lam * penalty, {"w_estimate": estimate, "penalty": penalty}
 
-    games = {"dcgan": (gan.discriminator_loss, gan.generator_loss_nonsaturating),
+    games = {"gan": (gan.discriminator_loss, gan.generator_loss_nonsaturating),
+             "dcgan": (gan.discriminator_loss, gan.generator_loss_nonsaturating),
              "lsgan": (W.discriminator_loss_lsgan, W.generator_loss_lsgan),
              "sngan": (gan.discriminator_loss, gan.generator_loss_nonsaturating),
              "wgan": (wgan_critic, W.generator_loss), "wgangp": (wgan_critic, W.generator_loss)}
@@ -568,7 +599,8 @@ def kmeans_clusters(x: torch.Tensor, k: int, seed: int) -> torch.Tensor:
 
 def self_conditioned(r: dict, digits, dev, steps: int, desc: str = "self-conditioned GAN"):
     """Lecture 7's conditional players (width r["width"], the discriminator normalised by r.get("d_norm",
-    "batch")) in the recipe's game on the training digits' k-means clusters (r["clusters"] of them, on pixels,
+    "batch")), or with r["players"] == "mlp" the MLP GAN's made conditional the same way (r["z_dim"], r["hidden"],
+    r["depth"]), in the recipe's game on the training digits' k-means clusters (r["clusters"] of them, on pixels,
     seeded by r["seed"]) in place of labels. Returns the generator under the sampling contract (a moving average
     of its weights if r["ema_decay"] > 0; BatchNorm's running statistics: the latest) and the clusters' purity."""
     import copy
@@ -577,8 +609,12 @@ def self_conditioned(r: dict, digits, dev, steps: int, desc: str = "self-conditi
 
     clusters = kmeans_clusters(digits.train_x, r["clusters"], r["seed"])
     seed_everything(r["seed"])
-    G = ConditionalGenerator(n_classes=r["clusters"], width=r["width"]).to(dev)
-    D = ConditionalDiscriminator(n_classes=r["clusters"], width=r["width"], norm=r.get("d_norm", "batch")).to(dev)
+    if r.get("players") == "mlp":
+        G = ConditionalImageMLPGenerator(r["clusters"], r["z_dim"], r["hidden"], r["depth"]).to(dev)
+        D = ConditionalMLPDiscriminator(r["clusters"], r["hidden"], r["depth"]).to(dev)
+    else:
+        G = ConditionalGenerator(n_classes=r["clusters"], width=r["width"]).to(dev)
+        D = ConditionalDiscriminator(n_classes=r["clusters"], width=r["width"], norm=r.get("d_norm", "batch")).to(dev)
     average = copy.deepcopy(G) if r.get("ema_decay") else G
 
     def update_average(step):
