@@ -2,8 +2,7 @@
 both players).
 
     python3 tools/probe_prior.py dcgan lsgan sngan wgangp --anchors 0 200 --seeds 0 1 2
-    python3 tools/probe_prior.py gan dcgan sngan lsgan wgangp wgan --clusters 0 20 --schedule self-conditioned \
-        --ema 0.99
+    python3 tools/probe_prior.py gan dcgan sngan --clusters 0 20 --schedule self-conditioned --ema 0.99
 
 Each run is a row of tools/results.py (same recipe, same budget, same measures on the same 500 test digits), its seed
 set to one of ``--seeds``. With ``--anchors 0`` the prior is the usual N(0, I). With ``--anchors K`` it is K fixed
