@@ -198,13 +198,7 @@ def train_dcgan(digits, dev, scale: float, budget: str = "full"):
     steps = max(1, int(r["steps"] * scale))
     seed_everything(r["seed"])
     G, D = build("dcgan").to(dev), ConvDiscriminator(width=r["d_width"]).to(dev)
-
-    def d_loss(D, G, x, z):
-        return bce(D(x), 1.0) + bce(D(G(z).detach()), 0.0)
-
-    def g_loss(D, G, z):
-        return bce(D(G(z)), 1.0)
-
+    d_loss, g_loss = gan_losses("dcgan", r)
     train_gan(G, D, digits.train_x, steps, adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"]), d_loss=d_loss,
               g_loss=g_loss, k=r.get("k", 1), batch_size=r["batch_size"], seed=r["seed"], desc="DCGAN (shipped)")
     return G, {**r, "steps": steps}, {}
@@ -257,10 +251,9 @@ def train_mlp_gan(digits, dev, scale: float, budget: str = "full"):
     seed_everything(r["seed"])
     G = ImageMLPGenerator(r["z_dim"], r["hidden"], r["depth"]).to(dev)
     D = torch.nn.Sequential(torch.nn.Flatten(), MLPDiscriminator(28 * 28, r["hidden"], r["depth"])).to(dev)
-    train_gan(G, D, digits.train_x, steps, adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"]),
-              d_loss=lambda D, G, x, z: bce(D(x), 1.0) + bce(D(G(z).detach()), 0.0),
-              g_loss=lambda D, G, z: bce(D(G(z)), 1.0), k=r.get("k", 1), batch_size=r["batch_size"], seed=r["seed"],
-              desc="GAN (MLP)")
+    d_loss, g_loss = gan_losses("gan", r)
+    train_gan(G, D, digits.train_x, steps, adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"]), d_loss=d_loss,
+              g_loss=g_loss, k=r.get("k", 1), batch_size=r["batch_size"], seed=r["seed"], desc="GAN (MLP)")
     return G, {**r, "steps": steps}, {}
 
 
@@ -666,9 +659,9 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
     seconds = {}
     start = time.time()
     coarse, Dc = model.coarse, CoarseDiscriminator(8, 1, r["hidden"]).to(dev)
+    d_loss, g_loss = gan_losses("gan", r)                  # the 8x8 level is a plain GAN: non-saturating loss
     train_gan(coarse, Dc, pyramid[-1], steps["8x8"], opt(coarse), opt(Dc), batch_size=r["batch_size"], seed=r["seed"],
-              d_loss=lambda D, G, xb, z: bce(D(xb), 1.0) + bce(D(G(z).detach()), 0.0),
-              g_loss=lambda D, G, z: bce(D(G(z)), 1.0), desc="LAPGAN 8x8 (shipped)")
+              d_loss=d_loss, g_loss=g_loss, desc="LAPGAN 8x8 (shipped)")
     seconds["8x8"] = round(time.time() - start, 1)
     image = pyramid[-1]
     for k, G in zip((1, 0), model.generators):            # the generators run coarse to fine
