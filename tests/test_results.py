@@ -294,3 +294,105 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
         with pytest.raises(SystemExit):
             P.main(argv)
         assert why in capsys.readouterr().err, f"{argv}: the error should say {why!r}"
+
+
+def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_told(monkeypatch, capsys):
+    """tools/probe_prior.py lapgan --clusters: the 8x8 level's players are told the clusters (and the average is
+    what LAPGAN samples), the schedule's level keys reach train_lapgan (coarse lr, level depth and batch, the L1
+    term), the fast recipe is restored, and requests that do not apply to a row are refused with a reason."""
+    import types
+
+    import torch
+    import probe_prior as P
+    import results as runner
+    import train_pretrained as T
+
+    calls = []
+    real_loop = T.train_adversarial
+
+    def loop_spy(stream, d_loss, g_loss, opt_d, opt_g, D, G, steps, **kwargs):
+        batch = next(stream)
+        calls.append(dict(D=D, G=G, steps=steps, lr=opt_g.param_groups[0]["lr"], batch=len(batch[0]),
+                          g=g_loss(batch)))
+        return real_loop(stream, d_loss, g_loss, opt_d, opt_g, D, G, steps, **kwargs)
+
+    seen = {}
+
+    def sample_spy(model):
+        seen["model"] = model
+        return model.sample(20, torch.Generator().manual_seed(0)), "eval"
+
+    monkeypatch.setattr(T, "train_adversarial", loop_spy)
+    monkeypatch.setattr(runner, "sample_both_modes", sample_spy)
+    monkeypatch.setattr(runner, "sample_metrics", lambda x: {"fid": 1.0})
+    g = torch.Generator().manual_seed(0)
+    digits = types.SimpleNamespace(train_x=torch.rand(40, 1, 28, 28, generator=g), train_y=torch.arange(40) % 10,
+                                   test_x=torch.rand(500, 1, 28, 28, generator=g), test_y=torch.arange(500) % 10)
+    fast = T.FAST["lapgan"]
+    saved = {**fast, "steps": dict(fast["steps"])}
+    schedule = {**T.FAST_SELF_CONDITIONED["lapgan"], "steps": {"8x8": 2, "16x16": 3, "32x32": 1}}
+    row = P.probe("lapgan", seed=1, k=0, digits=digits, ema=0.5, clusters=4, schedule=schedule)
+    assert row["clusters"] == 4 and row["seed"] == 1, row
+    coarse, sixteen, thirtytwo = calls
+    assert isinstance(coarse["G"], T.ConditionalCoarseGenerator) and coarse["G"].n_classes == 4 \
+        and isinstance(coarse["D"], T.ConditionalMLPDiscriminator), \
+        f"the 8x8 level should be self-conditioned on 4 clusters; it trained {type(coarse['G']).__name__}"
+    assert (coarse["steps"], coarse["lr"], coarse["batch"]) == (2, 1e-3, 64), \
+        f"the 8x8 level: 2 steps at coarse_lr 1e-3, batch 64 expected; found {coarse['steps']}, {coarse['lr']}, " \
+        f"{coarse['batch']}"
+    model = seen["model"]
+    assert isinstance(model.coarse, T.SelfConditionedGenerator) and model.coarse.conditional is not coarse["G"], \
+        "LAPGAN should sample the 8x8 level's weight average, under the sampling contract"
+    assert model.sample(3, torch.Generator().manual_seed(0)).shape == (3, 1, 28, 28)
+    for level, steps in ((sixteen, 3), (thirtytwo, 1)):
+        convs = sum(isinstance(m, torch.nn.Conv2d) for m in level["G"].modules())
+        assert (level["steps"], level["lr"], level["batch"], convs) == (steps, T.FAST["lapgan"]["lr"], 32, 5), \
+            f"a level: {steps} steps at the fast lr, batch 32, 5 convolutions expected; found {level['steps']}, " \
+            f"{level['lr']}, {level['batch']}, {convs}"
+        loss, terms = level["g"]
+        assert loss.item() == pytest.approx((terms["adv"] + 100.0 * terms["l1"]).item(), rel=1e-5), \
+            "a level's generator loss should be adv + lambda_l1 * L1"
+    assert model.generators[0] is sixteen["G"] and model.generators[1] is thirtytwo["G"]
+    assert T.FAST["lapgan"] == saved, f"the probe left its schedule behind: {T.FAST['lapgan']}"
+
+    calls.clear()                                          # the table's LAPGAN: none of the changes
+    monkeypatch.setitem(T.FAST["lapgan"], "steps", {"8x8": 1, "16x16": 1, "32x32": 1})
+    P.probe("lapgan", seed=0, k=0, digits=digits)
+    assert type(seen["model"].coarse).__name__ == "CoarseGenerator" and len(calls) == 2, \
+        "without clusters the 8x8 level is the plain CoarseGenerator, trained by train_gan"
+    assert all(torch.is_tensor(c["g"]) and c["batch"] == 64 and
+               sum(isinstance(m, torch.nn.Conv2d) for m in c["G"].modules()) == 3 for c in calls), \
+        "without the probe's keys the levels keep 3 convolutions, batch 64 and the adversarial loss alone"
+
+    for name, schedule, why in (("lapgan", {"steps": 5}, "steps per level"), ("lapgan", {"k": 2}, "does not apply"),
+                                ("dcgan", {"level_depth": 5}, "LAPGAN's keys")):
+        with pytest.raises(ValueError, match=why):
+            P.probe(name, seed=0, k=0, digits=digits, clusters=4, schedule=schedule)
+    with pytest.raises(ValueError, match="no single code"):
+        P.probe("lapgan", seed=0, k=3, digits=digits)
+    assert P.parse_schedule(["lambda_l1=0", "level_depth=4"]) == {"lambda_l1": 0.0, "level_depth": 4}
+    with pytest.raises(ValueError, match="non-negative"):
+        P.parse_schedule(["lambda_l1=-1"])
+    for argv, why in ((["lapgan", "--anchors", "3"], "no single code"),
+                      (["dcgan", "lapgan", "--set", "lambda_l1=0"], "LAPGAN's keys"),
+                      (["lapgan", "dcgan", "--anchors", "0", "5"], "no single code"),
+                      (["lapgan", "--set", "steps=5"], "steps per level")):
+        with pytest.raises(SystemExit):
+            P.main(argv)
+        assert why in capsys.readouterr().err, f"{argv}: the error should say {why!r}"
+
+    runs = []
+
+    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule):
+        runs.append((name, k, clusters, schedule))
+        return {"fid": 1.0, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0, "between": 0.0,
+                "nn_ratio": 1.0, "train_seconds": 1.0}
+
+    monkeypatch.setattr(P, "probe", probe_spy)
+    monkeypatch.setattr(P, "load_mnist", lambda: None)
+    monkeypatch.setattr(runner, "prepare", lambda digits: None)
+    assert P.main(["lapgan", "--clusters", "0", "50", "--schedule", "self-conditioned", "--set", "level_depth=4"]) == 0
+    expected = {**T.FAST_SELF_CONDITIONED["lapgan"], "level_depth": 4}
+    assert runs == [("lapgan", 0, 0, expected), ("lapgan", 0, 50, expected)], \
+        f"--schedule self-conditioned (its steps per level) with --set level_depth=4 gave {runs}"
+    assert "steps 8x8 {} / 16x16 {} / 32x32 {}".format(*expected["steps"].values()) in capsys.readouterr().out, "the table should show the steps per level"

@@ -3,6 +3,7 @@ both players).
 
     python3 tools/probe_prior.py dcgan lsgan sngan wgangp --anchors 0 200 --seeds 0 1 2
     python3 tools/probe_prior.py gan dcgan sngan --clusters 0 20 --schedule self-conditioned --ema 0.99
+    python3 tools/probe_prior.py lapgan --clusters 0 50 --schedule self-conditioned --ema 0.99 --set lambda_l1=0
 
 Each run is a row of tools/results.py (same recipe, same budget, same measures on the same 500 test digits), its seed
 set to one of ``--seeds``. With ``--anchors 0`` the prior is the usual N(0, I). With ``--anchors K`` it is K fixed
@@ -15,9 +16,12 @@ the prior gaps the other way, as the results table's self-conditioned row does (
 (its loss, optimiser, critic steps, normalisation and schedule) is played by lecture 7's conditional players (the MLP
 GAN: its MLPs, made conditional the same way), told each training digit's k-means cluster on pixels (K clusters,
 seeded by the run's seed) in place of a label; a sample draws a cluster in proportion to its size, then z. No label
-is used. ``--schedule self-conditioned`` trains every run of the command, with either kind of players, on the
-schedules of train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300 generator steps
-are too few); ``--set KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size). ``--ema D`` keeps a moving
+is used. LAPGAN's 8x8 level (a plain GAN at the top of its pyramid) is the one told the clusters; its finer levels
+already see the coarse image. ``--schedule self-conditioned`` trains every run of the command, with either kind of
+players, on the schedules of train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300
+generator steps are too few; LAPGAN's changes its levels too: see train_pretrained.train_lapgan); ``--set
+KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size; for LAPGAN lr, batch_size, coarse_lr,
+level_batch_size, level_depth, lambda_l1). ``--ema D`` keeps a moving
 average of the generator's weights (decay D) and samples it, as the self-conditioned row does. Besides the results
 table's measures, each run prints how far its samples' digit classes (FeatureNet's reading) are from the test digits'
 shares (total variation: 0 for the same shares, 1 for disjoint) and the share of samples between two digits
@@ -47,9 +51,34 @@ from course_lib import load_mnist  # noqa: E402
 from course_lib import metrics as M  # noqa: E402
 from course_lib.nets import Generator  # noqa: E402
 
-# the rows whose trainer builds its generator with course_lib.pretrained.build (a ConvGenerator), and the MLP GAN
-MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgangp", "sngan")
-SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int}    # what --set may change
+# the rows whose trainer builds its generator with course_lib.pretrained.build (a ConvGenerator), the MLP GAN,
+# and LAPGAN (--clusters only: its 8x8 level is the one told the clusters)
+MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgangp", "sngan", "lapgan")
+SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int,     # what --set may change
+            "coarse_lr": float, "level_batch_size": int, "level_depth": int, "lambda_l1": float}
+LAPGAN_ONLY = {"coarse_lr", "level_batch_size", "level_depth", "lambda_l1"}   # train_pretrained.train_lapgan's keys
+NOT_LAPGAN = {"steps", "k"}       # LAPGAN's steps are per level (FAST_SELF_CONDITIONED), and no level has critic steps
+
+
+def check_schedule(name: str, schedule: dict) -> None:
+    """Raise ValueError if ``schedule`` changes a key that ``name``'s trainer does not read (LAPGAN takes its steps
+    only per level, as a dict)."""
+    bad = NOT_LAPGAN if name == "lapgan" else LAPGAN_ONLY
+    wrong = {key for key in schedule if key in bad and not (key == "steps" and isinstance(schedule[key], dict))}
+    if wrong:
+        raise ValueError(f"{name}: --set {', '.join(sorted(wrong))} does not apply to it" +
+                         (" (its steps per level are FAST_SELF_CONDITIONED's)" if name == "lapgan" else
+                          " (LAPGAN's keys)"))
+    unknown = set(schedule) - set(SCHEDULE)
+    if unknown:
+        raise ValueError(f"probe: the schedule has {sorted(SCHEDULE)}; not {sorted(unknown)}")
+
+
+def describe(schedule: dict) -> str:
+    """{"lr": 0.001, "steps": {"8x8": 3000, ...}} -> "lr 0.001, steps 8x8 3000 / ..." (the table's cell)."""
+    def value(v):
+        return " / ".join(f"{k} {n:g}" for k, n in v.items()) if isinstance(v, dict) else f"{v:g}"
+    return ", ".join(f"{key} {value(v)}" for key, v in schedule.items()) or "the table's"
 
 
 class AnchoredGenerator(Generator):
@@ -102,9 +131,9 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
     the evaluation sets."""
     if k and clusters:
         raise ValueError("probe: anchors or clusters, not both")
-    unknown = set(schedule or {}) - set(SCHEDULE)
-    if unknown:
-        raise ValueError(f"probe: the schedule has {sorted(SCHEDULE)}; not {sorted(unknown)}")
+    if k and name == "lapgan":
+        raise ValueError("probe: lapgan has no single code to anchor (each level draws its own noise); use clusters")
+    check_schedule(name, schedule or {})
     saved = T.RECIPES[name]["seed"], T.build, T.train_gan, T.ImageMLPGenerator, dict(T.FAST[name])
     try:
         T.RECIPES[name]["seed"] = seed
@@ -115,7 +144,10 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
         if ema and not clusters:        # the self-conditioned players keep their own average (r["ema_decay"])
             T.train_gan = averaged(saved[2], ema)
         start = time.time()
-        if clusters:
+        if clusters and name == "lapgan":         # its trainer self-conditions the 8x8 level (and averages it)
+            T.FAST[name].update({"clusters": clusters, "ema_decay": ema})
+            model, _, _ = T.TRAINERS[name](digits, torch.device("cpu"), 1.0, "fast")
+        elif clusters:
             r = T.recipe(name, "fast")
             players = {"players": "mlp"} if name == "gan" else {"width": r["d_width"]}
             r = {**r, "game": name, "clusters": clusters, "ema_decay": ema, **players}
@@ -149,8 +181,9 @@ def parse_schedule(items: list[str]) -> dict:
             out[key] = SCHEDULE[key](value)
         except ValueError:
             raise ValueError(f"--set {item!r}: {key} must be a number of type {SCHEDULE[key].__name__}") from None
-        if not 0 < out[key] < float("inf"):
-            raise ValueError(f"--set {item!r}: {key} must be positive and finite")
+        if not (0 <= out[key] if key == "lambda_l1" else 0 < out[key]) or out[key] == float("inf"):
+            raise ValueError(f"--set {item!r}: {key} must be " +
+                             ("non-negative" if key == "lambda_l1" else "positive") + " and finite")
     return out
 
 
@@ -158,7 +191,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+", choices=MODELS)
     ap.add_argument("--anchors", type=int, nargs="+", default=None,
-                    help="K for each run; 0: the plain prior (default: 0 200, or 0 when --clusters is given)")
+                    help="K for each run; 0: the plain prior (default: 0 200, or 0 when --clusters is given or "
+                         "lapgan is probed)")
     ap.add_argument("--spread", type=float, default=3.0, help="the anchors' standard deviation (default 3)")
     ap.add_argument("--noise", type=float, default=1.0, help="eps's scale around an anchor (default 1)")
     ap.add_argument("--clusters", type=int, nargs="+", default=None,
@@ -173,7 +207,8 @@ def main(argv=None) -> int:
                          "it starts from the initial weights, so keep it for rows of a thousand steps or more")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     a = ap.parse_args(argv)
-    anchors = a.anchors if a.anchors is not None else ([0] if a.clusters is not None else [0, 200])
+    anchors = a.anchors if a.anchors is not None else ([0] if a.clusters is not None or "lapgan" in a.models
+                                                        else [0, 200])
     a.clusters = a.clusters if a.clusters is not None else [0]
     if any(k < 0 for k in anchors) or any(c < 0 for c in a.clusters):
         ap.error("--anchors, --clusters: K must be 0 (the plain prior) or positive")
@@ -181,8 +216,15 @@ def main(argv=None) -> int:
         ap.error("--anchors and --clusters: one kind of prior at a time")
     if not 0 <= a.ema < 1:
         ap.error(f"--ema: a decay in [0, 1) (0: no average); got {a.ema}")
+    if any(anchors) and "lapgan" in a.models:
+        ap.error("--anchors: lapgan has no single code to anchor (each level draws its own noise); use --clusters")
+    schedules = {}
     try:
         changes = parse_schedule(a.changes)
+        for name in a.models:
+            schedules[name] = {**(T.FAST_SELF_CONDITIONED.get(name, {}) if a.schedule == "self-conditioned" else {}),
+                               **changes}
+            check_schedule(name, schedules[name])
     except ValueError as e:
         ap.error(str(e))
     digits = load_mnist()
@@ -190,14 +232,15 @@ def main(argv=None) -> int:
     print("| model | seed | prior | schedule | average | FID | precision | recall | classes | class TV "
           "| between two digits | NN ratio | train s |\n" + "| --- " * 13 + "|")
     for name in a.models:
-        schedule = {**(T.FAST_SELF_CONDITIONED.get(name, {}) if a.schedule == "self-conditioned" else {}), **changes}
+        schedule = schedules[name]
         for seed in a.seeds:
             for k in anchors:
                 for c in a.clusters:
                     row = probe(name, seed, k, digits, a.spread, a.noise, a.ema, c, schedule)
                     prior = (f"{k} anchors (spread {a.spread:g}, noise {a.noise:g})" if k else
+                             f"{c} clusters, told the 8x8 level's players" if c and name == "lapgan" else
                              f"{c} clusters, told both players" if c else "N(0, I)")
-                    changed = ", ".join(f"{key} {value:g}" for key, value in schedule.items()) or "the table's"
+                    changed = describe(schedule)
                     cells = [name, seed, prior, changed, a.ema or "none", f"{row['fid']:.1f}",
                              f"{row['precision']:.3f}", f"{row['recall']:.3f}", row["classes"],
                              f"{row['class_tv']:.3f}", f"{row['between']:.3f}", f"{row['nn_ratio']:.2f}",
