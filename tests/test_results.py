@@ -306,15 +306,33 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
     import probe_prior as P
     import results as runner
     import train_pretrained as T
+    from course_lib.nets import LevelGenerator
 
     calls = []
     real_loop = T.train_adversarial
 
     def loop_spy(stream, d_loss, g_loss, opt_d, opt_g, D, G, steps, **kwargs):
         batch = next(stream)
-        calls.append(dict(D=D, G=G, steps=steps, lr=opt_g.param_groups[0]["lr"], batch=len(batch[0]),
-                          g=g_loss(batch)))
+        call = dict(D=D, G=G, steps=steps, lr=opt_g.param_groups[0]["lr"], batch=len(batch[0]), g=g_loss(batch),
+                    seed=T.RECIPES["lapgan"]["seed"])
+        if isinstance(G, LevelGenerator) and isinstance(call["g"], tuple):
+            last = [m for m in G.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+            saved = last.weight.detach().clone(), last.bias.detach().clone()
+            with torch.no_grad():                    # a level whose residual is 0: its L1 is the real residual's size
+                last.weight.zero_()
+                last.bias.zero_()
+                call["l1_of_zero"] = g_loss(batch)[1]["l1"].item(), batch[1].abs().mean().item()
+                last.weight.copy_(saved[0])
+                last.bias.copy_(saved[1])
+        calls.append(call)
         return real_loop(stream, d_loss, g_loss, opt_d, opt_g, D, G, steps, **kwargs)
+
+    plain = []
+    real_train_gan = T.train_gan
+
+    def train_gan_spy(G, D, data, steps, opt_g, opt_d, **kwargs):
+        plain.append((type(G).__name__, steps, opt_g.param_groups[0]["lr"], kwargs["batch_size"]))
+        return real_train_gan(G, D, data, steps, opt_g, opt_d, **kwargs)
 
     seen = {}
 
@@ -323,6 +341,10 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
         return model.sample(20, torch.Generator().manual_seed(0)), "eval"
 
     monkeypatch.setattr(T, "train_adversarial", loop_spy)
+    monkeypatch.setattr(T, "train_gan", train_gan_spy)
+    averaged, real_average = [], T.average_weights_
+    monkeypatch.setattr(T, "average_weights_", lambda avg, model, decay: (averaged.append(decay),
+                                                                          real_average(avg, model, decay)))
     monkeypatch.setattr(runner, "sample_both_modes", sample_spy)
     monkeypatch.setattr(runner, "sample_metrics", lambda x: {"fid": 1.0})
     g = torch.Generator().manual_seed(0)
@@ -333,6 +355,8 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
     schedule = {**T.FAST_SELF_CONDITIONED["lapgan"], "steps": {"8x8": 2, "16x16": 3, "32x32": 1}}
     row = P.probe("lapgan", seed=1, k=0, digits=digits, ema=0.5, clusters=4, schedule=schedule)
     assert row["clusters"] == 4 and row["seed"] == 1, row
+    assert [c["seed"] for c in calls] == [1, 1, 1] and not plain, \
+        f"every level should train with the run's seed 1 ({[c['seed'] for c in calls]}), none by the plain 8x8 loop"
     coarse, sixteen, thirtytwo = calls
     assert isinstance(coarse["G"], T.ConditionalCoarseGenerator) and coarse["G"].n_classes == 4 \
         and isinstance(coarse["D"], T.ConditionalMLPDiscriminator), \
@@ -343,6 +367,10 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
     model = seen["model"]
     assert isinstance(model.coarse, T.SelfConditionedGenerator) and model.coarse.conditional is not coarse["G"], \
         "LAPGAN should sample the 8x8 level's weight average, under the sampling contract"
+    assert any(not torch.equal(pa, p) for pa, p in zip(model.coarse.conditional.parameters(),
+                                                       coarse["G"].parameters())), \
+        "with --ema 0.5 the sampled 8x8 generator should be an average, not a copy of the trained one"
+    assert averaged == [0.5, 0.5], f"the 8x8 average should take one step of decay 0.5 per step; it took {averaged}"
     assert model.sample(3, torch.Generator().manual_seed(0)).shape == (3, 1, 28, 28)
     for level, steps in ((sixteen, 3), (thirtytwo, 1)):
         convs = sum(isinstance(m, torch.nn.Conv2d) for m in level["G"].modules())
@@ -352,6 +380,9 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
         loss, terms = level["g"]
         assert loss.item() == pytest.approx((terms["adv"] + 100.0 * terms["l1"]).item(), rel=1e-5), \
             "a level's generator loss should be adv + lambda_l1 * L1"
+        assert level["l1_of_zero"][0] == pytest.approx(level["l1_of_zero"][1], rel=1e-5), \
+            f"a residual of 0 should be as far from the real one as its mean |h| = {level['l1_of_zero'][1]:.4f}; " \
+            f"the L1 term gave {level['l1_of_zero'][0]:.4f}"
     assert model.generators[0] is sixteen["G"] and model.generators[1] is thirtytwo["G"]
     assert T.FAST["lapgan"] == saved, f"the probe left its schedule behind: {T.FAST['lapgan']}"
 
@@ -360,11 +391,13 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
     P.probe("lapgan", seed=0, k=0, digits=digits)
     assert type(seen["model"].coarse).__name__ == "CoarseGenerator" and len(calls) == 2, \
         "without clusters the 8x8 level is the plain CoarseGenerator, trained by train_gan"
+    assert plain == [("CoarseGenerator", 1, T.FAST["lapgan"]["lr"], 64)], \
+        f"the table's 8x8 level: 1 step at the fast lr, batch 64 expected; found {plain}"
     assert all(torch.is_tensor(c["g"]) and c["batch"] == 64 and
                sum(isinstance(m, torch.nn.Conv2d) for m in c["G"].modules()) == 3 for c in calls), \
         "without the probe's keys the levels keep 3 convolutions, batch 64 and the adversarial loss alone"
 
-    for name, schedule, why in (("lapgan", {"steps": 5}, "steps per level"), ("lapgan", {"k": 2}, "does not apply"),
+    for name, schedule, why in (("lapgan", {"steps": 5}, "steps per level"), ("lapgan", {"k": 2}, "critic steps"),
                                 ("dcgan", {"level_depth": 5}, "LAPGAN's keys")):
         with pytest.raises(ValueError, match=why):
             P.probe(name, seed=0, k=0, digits=digits, clusters=4, schedule=schedule)

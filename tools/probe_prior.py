@@ -1,5 +1,5 @@
 """A probe of the results table's GANs with one thing changed: the generator's prior (anchors, or clusters told to
-both players).
+both players; for LAPGAN, to its 8x8 level's players), and, if asked, the fast schedule.
 
     python3 tools/probe_prior.py dcgan lsgan sngan wgangp --anchors 0 200 --seeds 0 1 2
     python3 tools/probe_prior.py gan dcgan sngan --clusters 0 20 --schedule self-conditioned --ema 0.99
@@ -21,11 +21,11 @@ already see the coarse image. ``--schedule self-conditioned`` trains every run o
 players, on the schedules of train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300
 generator steps are too few; LAPGAN's changes its levels too: see train_pretrained.train_lapgan); ``--set
 KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size; for LAPGAN lr, batch_size, coarse_lr,
-level_batch_size, level_depth, lambda_l1). ``--ema D`` keeps a moving
-average of the generator's weights (decay D) and samples it, as the self-conditioned row does. Besides the results
-table's measures, each run prints how far its samples' digit classes (FeatureNet's reading) are from the test digits'
-shares (total variation: 0 for the same shares, 1 for disjoint) and the share of samples between two digits
-(FeatureNet gives a second digit more than 10 %).
+level_batch_size, level_depth, lambda_l1). ``--ema D`` keeps a moving average of the generator's weights (LAPGAN:
+its 8x8 generator's; decay D) and samples it, as the self-conditioned row does. Besides the results table's
+measures, each run prints how far its samples' digit classes (FeatureNet's reading) are from the test digits' shares
+(total variation: 0 for the same shares, 1 for disjoint) and the share of samples between two digits (FeatureNet
+gives a second digit more than 10 %).
 The README's results section reports what it gives. A maintainer tool, outside the course_lib package.
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ from course_lib import metrics as M  # noqa: E402
 from course_lib.nets import Generator  # noqa: E402
 
 # the rows whose trainer builds its generator with course_lib.pretrained.build (a ConvGenerator), the MLP GAN,
-# and LAPGAN (--clusters only: its 8x8 level is the one told the clusters)
+# and LAPGAN (no --anchors: each level draws its own noise; --clusters tells its 8x8 level)
 MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgangp", "sngan", "lapgan")
 SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int,     # what --set may change
             "coarse_lr": float, "level_batch_size": int, "level_depth": int, "lambda_l1": float}
@@ -66,9 +66,9 @@ def check_schedule(name: str, schedule: dict) -> None:
     bad = NOT_LAPGAN if name == "lapgan" else LAPGAN_ONLY
     wrong = {key for key in schedule if key in bad and not (key == "steps" and isinstance(schedule[key], dict))}
     if wrong:
-        raise ValueError(f"{name}: --set {', '.join(sorted(wrong))} does not apply to it" +
-                         (" (its steps per level are FAST_SELF_CONDITIONED's)" if name == "lapgan" else
-                          " (LAPGAN's keys)"))
+        why = {"steps": "its steps per level are FAST_SELF_CONDITIONED's", "k": "no level has critic steps"}
+        raise ValueError(f"{name}: --set {', '.join(sorted(wrong))} does not apply to it (" +
+                         ("; ".join(why[key] for key in sorted(wrong)) if name == "lapgan" else "LAPGAN's keys") + ")")
     unknown = set(schedule) - set(SCHEDULE)
     if unknown:
         raise ValueError(f"probe: the schedule has {sorted(SCHEDULE)}; not {sorted(unknown)}")
@@ -127,8 +127,8 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
     recipe's ``schedule`` changed as given, and a moving average of the generator's weights if ema > 0. Besides
     the table's measures: how far the samples' digit classes (FeatureNet's reading) are from the test digits'
     (total variation, 0 for the same shares), and the share of samples between two digits (FeatureNet gives a
-    second digit more than 10 %, as in lecture 7, section 1). Call ``results.prepare(digits)`` first: it makes
-    the evaluation sets."""
+    second digit more than 10 %, as in lecture 7, section 1). For "lapgan" only its 8x8 level is self-conditioned
+    and averaged, and anchors are refused. Call ``results.prepare(digits)`` first: it makes the evaluation sets."""
     if k and clusters:
         raise ValueError("probe: anchors or clusters, not both")
     if k and name == "lapgan":
@@ -196,14 +196,15 @@ def main(argv=None) -> int:
     ap.add_argument("--spread", type=float, default=3.0, help="the anchors' standard deviation (default 3)")
     ap.add_argument("--noise", type=float, default=1.0, help="eps's scale around an anchor (default 1)")
     ap.add_argument("--clusters", type=int, nargs="+", default=None,
-                    help="K for each run: self-conditioned players on K pixel clusters; 0: the row's own players "
-                         "(default)")
+                    help="K for each run: self-conditioned players on K pixel clusters (LAPGAN: its 8x8 level's); "
+                         "0: the row's own players (default)")
     ap.add_argument("--schedule", choices=("table", "self-conditioned"), default="table",
                     help="the fast schedules: the results table's (default) or train_pretrained.FAST_SELF_CONDITIONED")
     ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="changes",
                     help=f"change the fast recipe's schedule for every run ({', '.join(SCHEDULE)})")
     ap.add_argument("--ema", type=float, default=0.0,
-                    help="a moving average of the generator's weights with this decay (default 0: none, as the table); "
+                    help="a moving average of the generator's weights with this decay (default 0: none, as the table; "
+                         "LAPGAN: its 8x8 generator's); "
                          "it starts from the initial weights, so keep it for rows of a thousand steps or more")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     a = ap.parse_args(argv)

@@ -133,16 +133,16 @@ FAST = {
 }
 
 
-# The fast schedules of the conv GAN rows played by self-conditioned players (tools/probe_prior.py --clusters 20
+# The fast schedules of the GAN rows played by self-conditioned players (tools/probe_prior.py --clusters K
 # --schedule self-conditioned; not rows of the table): FAST's, but for the changes below, tuned toward FID 60 in
-# about 25 s on 2 CPU cores (the README's results give what each reaches over six seeds). Least squares collapsed to
-# one digit at lr 1e-3 (one seed of six). The WGANs' 240-300 generator steps are too few (the table's WGAN-GP: FID
+# about 25-30 s on 2 CPU cores (the README's results give what each reaches over six seeds). Least squares collapsed
+# to one digit at lr 1e-3 (one seed of six). The WGANs' 240-300 generator steps are too few (the table's WGAN-GP: FID
 # 313; its clipped WGAN draws no digits), so they take fewer critic steps per generator step and more generator
-# steps, at a higher learning rate. LAPGAN (its 8x8 level self-conditioned; see train_lapgan) spends more steps on
-# its cheap 8x8 level at a lower learning rate and more on the 16x16 level, whose errors the 32x32 level inherits,
-# in batches of 32; its two levels get five convolutions (three in the table's) and pix2pix's L1 term (lambda 100).
-# Over six seeds it reaches FID 54-138; without the L1 term 114-379, with an unconditioned 8x8 level 252-382 (the
-# README's results).
+# steps, at a higher learning rate. LAPGAN (whose 8x8 level --clusters self-conditions; see train_lapgan) spends
+# more steps on its cheap 8x8 level (2,500, batch 64 as before) at a lower learning rate, more on the 16x16 level,
+# whose errors the 32x32 level inherits, and fewer on the 32x32 level, these two in batches of 32 with five
+# convolutions (three in the table's) and pix2pix's L1 term (lambda 100). With 50 clusters and --ema 0.99 it reaches
+# FID 54-138 over six seeds in 31-32 s; without the L1 term 114-379, with an unconditioned 8x8 level 252-382.
 FAST_SELF_CONDITIONED = {"dcgan": {}, "sngan": {}, "lsgan": {"lr": 5e-4}, "wgangp": {"k": 2, "steps": 600, "lr": 2e-3},
                          "wgan": {"k": 1, "steps": 850, "batch_size": 64, "lr": 2e-3},
                          "lapgan": {"steps": {"8x8": 2500, "16x16": 700, "32x32": 100}, "coarse_lr": 1e-3,
@@ -688,7 +688,7 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
     steps = {k: max(1, int(v * scale)) for k, v in r["steps"].items()}
     seed_everything(r["seed"])
     model = build("lapgan").to(dev)
-    if r.get("level_depth", 3) != 3:
+    if "level_depth" in r:
         model.generators = torch.nn.ModuleList(LevelGenerator(1, r["width"], r["level_depth"])
                                                for _ in model.generators).to(dev)
     x = pad_images(digits.train_x)
