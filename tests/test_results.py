@@ -276,7 +276,7 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
 
     calls = []
 
-    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule):
+    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule, mixture=0):
         calls.append((name, clusters, schedule))
         return {"fid": 1.0, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0, "between": 0.0,
                 "nn_ratio": 1.0, "train_seconds": 1.0}
@@ -416,7 +416,7 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
 
     runs = []
 
-    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule):
+    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule, mixture=0):
         runs.append((name, k, clusters, schedule))
         return {"fid": 1.0, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0, "between": 0.0,
                 "nn_ratio": 1.0, "train_seconds": 1.0}
@@ -429,3 +429,90 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
     assert runs == [("lapgan", 0, 0, expected), ("lapgan", 0, 50, expected)], \
         f"--schedule self-conditioned (its steps per level) with --set level_depth=4 gave {runs}"
     assert "steps 8x8 {} / 16x16 {} / 32x32 {}".format(*expected["steps"].values()) in capsys.readouterr().out, "the table should show the steps per level"
+
+
+def test_vaegan_probe_draws_from_a_mixture_fitted_to_its_codes(monkeypatch, capsys):
+    """tools/probe_prior.py vaegan --mixture K: the mixture prior draws each component by its weight, then z from
+    it; the VAE + GAN's adversarial phase draws its fakes from the mixture fitted after the VAE phase, the trainer
+    returns the mixture's generator, the fast recipe is restored, and requests that do not apply are refused."""
+    import types
+
+    import torch
+    import probe_prior as P
+    import results as runner
+    import train_pretrained as T
+    from course_lib.pretrained import build
+
+    vae = build("vaegan")
+    means = torch.zeros(2, vae.z_dim)
+    means[1] = 10.0
+    covariances = torch.eye(vae.z_dim).expand(2, -1, -1) * 1e-4
+    G = T.MixturePriorGenerator(vae, means, covariances, torch.tensor([0.25, 0.75]))
+    z = G.prior(4000, torch.Generator().manual_seed(0))
+    far = (z.mean(1) > 5).double().mean().item()
+    assert far == pytest.approx(0.75, abs=0.03), f"3/4 of the codes should come from the second component; {far:.3f} did"
+    assert (z - means[(z.mean(1) > 5).long()]).abs().max() < 0.1, "codes should stay within their component's spread"
+    assert G.sample(3).shape == (3, 1, 28, 28) and 0 <= G.sample(3).min() and G.sample(3).max() <= 1
+    with pytest.raises(ValueError, match="positive number"):
+        G.sample(0)
+
+    drawn, real_prior = [], T.MixturePriorGenerator.prior
+
+    def prior_spy(self, n, generator=None):
+        drawn.append(n)
+        return real_prior(self, n, generator)
+
+    seen = {}
+
+    def sample_spy(model):
+        seen["model"] = model
+        return model.sample(20, torch.Generator().manual_seed(0)), "eval"
+
+    monkeypatch.setattr(T.MixturePriorGenerator, "prior", prior_spy)
+    monkeypatch.setattr(runner, "sample_both_modes", sample_spy)
+    monkeypatch.setattr(runner, "sample_metrics", lambda x: {"fid": 1.0})
+    monkeypatch.setitem(T.FAST["vaegan"], "pre_steps", 2)
+    monkeypatch.setitem(T.FAST["vaegan"], "ft_steps", 3)
+    fast = dict(T.FAST["vaegan"])
+    g = torch.Generator().manual_seed(0)
+    digits = types.SimpleNamespace(train_x=torch.rand(40, 1, 28, 28, generator=g), test_x=torch.rand(500, 1, 28, 28),
+                                   test_y=torch.arange(500) % 10)
+    row = P.probe("vaegan", seed=2, k=0, digits=digits, mixture=3)
+    assert row["mixture"] == 3 and row["seed"] == 2, row
+    model = seen["model"]
+    assert isinstance(model, T.MixturePriorGenerator) and len(model.means) == 3, \
+        f"the trainer should return the decoder behind a 3-component mixture; it returned {type(model).__name__}"
+    assert drawn[:2] == [T.FAST["vaegan"]["batch_size"]] * 2 and len(drawn) >= 3 * 2, \
+        f"every fake of the adversarial phase (3 steps, one batch for D and one for G) should come from the " \
+        f"mixture; it drew {drawn}"
+    assert T.FAST["vaegan"] == fast, f"the probe left its schedule behind: {T.FAST['vaegan']}"
+
+    drawn.clear()
+    P.probe("vaegan", seed=1, k=0, digits=digits)
+    assert not drawn and type(seen["model"]).__name__ == "VAE", "without --mixture the table's VAE + GAN is trained"
+
+    for kwargs, why in (({"name": "dcgan", "mixture": 3}, "no encoder"), ({"name": "vaegan", "clusters": 4}, "not"),
+                        ({"name": "vaegan", "ema": 0.9}, "weight average")):
+        with pytest.raises(ValueError, match=why):
+            P.probe(seed=0, k=0, digits=digits, **kwargs)
+    with pytest.raises(ValueError, match="batch_size"):
+        P.check_schedule("vaegan", {"lr": 1e-3})
+
+    runs = []
+
+    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule, mixture=0):
+        runs.append((name, k, clusters, mixture))
+        return {"fid": 1.0, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0, "between": 0.0,
+                "nn_ratio": 1.0, "train_seconds": 1.0}
+
+    monkeypatch.setattr(P, "probe", probe_spy)
+    monkeypatch.setattr(P, "load_mnist", lambda: None)
+    monkeypatch.setattr(runner, "prepare", lambda digits: None)
+    assert P.main(["vaegan", "--mixture", "0", "20"]) == 0
+    assert runs == [("vaegan", 0, 0, 0), ("vaegan", 0, 0, 20)], f"vaegan --mixture 0 20 gave {runs}"
+    assert "a Gaussian mixture of 20" in capsys.readouterr().out
+    for argv, why in ((["dcgan", "--mixture", "5"], "only vaegan"), (["vaegan", "--clusters", "4"], "not --anchors"),
+                      (["vaegan", "--ema", "0.9"], "not --anchors")):
+        with pytest.raises(SystemExit):
+            P.main(argv)
+        assert why in capsys.readouterr().err, f"{argv}: the error should say {why!r}"

@@ -1,9 +1,11 @@
 """A probe of the results table's GANs with one thing changed: the generator's prior (anchors, or clusters told to
-both players; for LAPGAN, to its 8x8 level's players), and, if asked, the fast schedule.
+both players; for LAPGAN, to its 8x8 level's players; for the VAE + GAN, a mixture fitted to its codes), and, if
+asked, the fast schedule.
 
     python3 tools/probe_prior.py dcgan lsgan sngan wgangp --anchors 0 200 --seeds 0 1 2
     python3 tools/probe_prior.py gan dcgan sngan --clusters 0 20 --schedule self-conditioned --ema 0.99
     python3 tools/probe_prior.py lapgan --clusters 0 50 --schedule self-conditioned --ema 0.99 --set lambda_l1=0
+    python3 tools/probe_prior.py vaegan --mixture 0 20 --seeds 0 1 2
 
 Each run is a row of tools/results.py (same recipe, same budget, same measures on the same 500 test digits), its seed
 set to one of ``--seeds``. With ``--anchors 0`` the prior is the usual N(0, I). With ``--anchors K`` it is K fixed
@@ -21,7 +23,11 @@ already see the coarse image. ``--schedule self-conditioned`` trains every run o
 players, on the schedules of train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300
 generator steps are too few; LAPGAN's changes its levels too: see train_pretrained.train_lapgan); ``--set
 KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size; for LAPGAN lr, batch_size, coarse_lr,
-level_batch_size, level_depth, lambda_l1). ``--ema D`` keeps a moving average of the generator's weights (LAPGAN:
+level_batch_size, level_depth, lambda_l1; for the VAE + GAN batch_size). ``--mixture K`` (the VAE + GAN only,
+which has no conditional players here) fits a K-component Gaussian mixture to its encoder's means once the VAE phase
+ends, and draws its adversarial phase's fakes and its samples from that mixture instead of N(0, I): ex-post density
+estimation (Ghosh et al., 2020), a prior with (almost) gaps, learned from the codes of the training digits without
+labels. ``--ema D`` keeps a moving average of the generator's weights (LAPGAN:
 its 8x8 generator's; decay D) and samples it, as the self-conditioned row does. Besides the results table's
 measures, each run prints how far its samples' digit classes (FeatureNet's reading) are from the test digits' shares
 (total variation: 0 for the same shares, 1 for disjoint) and the share of samples between two digits (FeatureNet
@@ -52,26 +58,32 @@ from course_lib import metrics as M  # noqa: E402
 from course_lib.nets import Generator  # noqa: E402
 
 # the rows whose trainer builds its generator with course_lib.pretrained.build (a ConvGenerator), the MLP GAN,
-# and LAPGAN (no --anchors: each level draws its own noise; --clusters tells its 8x8 level)
-MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgangp", "sngan", "lapgan")
+# LAPGAN (no --anchors: each level draws its own noise; --clusters tells its 8x8 level) and the VAE + GAN (only
+# --mixture: a prior fitted to its encoder's codes)
+MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgangp", "sngan", "lapgan", "vaegan")
 SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int,     # what --set may change
             "coarse_lr": float, "level_batch_size": int, "level_depth": int, "lambda_l1": float}
-LAPGAN_ONLY = {"coarse_lr", "level_batch_size", "level_depth", "lambda_l1"}   # train_pretrained.train_lapgan's keys
-NOT_LAPGAN = {"steps", "k"}       # LAPGAN's steps are per level (FAST_SELF_CONDITIONED), and no level has critic steps
+GAN_KEYS = {"steps", "k", "lr", "batch_size"}
+KEYS = {"lapgan": {"steps", "lr", "batch_size", "coarse_lr", "level_batch_size", "level_depth", "lambda_l1"},
+        "vaegan": {"batch_size"}}                 # what each trainer reads (train_pretrained.train_lapgan, train_vaegan)
 
 
 def check_schedule(name: str, schedule: dict) -> None:
     """Raise ValueError if ``schedule`` changes a key that ``name``'s trainer does not read (LAPGAN takes its steps
     only per level, as a dict)."""
-    bad = NOT_LAPGAN if name == "lapgan" else LAPGAN_ONLY
-    wrong = {key for key in schedule if key in bad and not (key == "steps" and isinstance(schedule[key], dict))}
-    if wrong:
-        why = {"steps": "its steps per level are FAST_SELF_CONDITIONED's", "k": "no level has critic steps"}
-        raise ValueError(f"{name}: --set {', '.join(sorted(wrong))} does not apply to it (" +
-                         ("; ".join(why[key] for key in sorted(wrong)) if name == "lapgan" else "LAPGAN's keys") + ")")
     unknown = set(schedule) - set(SCHEDULE)
     if unknown:
         raise ValueError(f"probe: the schedule has {sorted(SCHEDULE)}; not {sorted(unknown)}")
+    allowed = KEYS.get(name, GAN_KEYS)
+    wrong = {key for key in schedule if key not in allowed or
+             (name == "lapgan" and key == "steps" and not isinstance(schedule[key], dict))}
+    if wrong:
+        if name == "lapgan":
+            why = {"steps": "its steps per level are FAST_SELF_CONDITIONED's", "k": "no level has critic steps"}
+            reason = "; ".join(why[key] for key in sorted(wrong))
+        else:
+            reason = "its schedule here: batch_size" if name == "vaegan" else "LAPGAN's keys"
+        raise ValueError(f"{name}: --set {', '.join(sorted(wrong))} does not apply to it ({reason})")
 
 
 def describe(schedule: dict) -> str:
@@ -121,16 +133,22 @@ def averaged(train_gan, decay: float):
 
 
 def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: float = 1.0, ema: float = 0.0,
-          clusters: int = 0, schedule: dict | None = None) -> dict:
+          clusters: int = 0, schedule: dict | None = None, mixture: int = 0) -> dict:
     """The results row of ``name`` in the fast budget with the recipe's seed set to ``seed``, the anchored prior
     if k > 0, self-conditioned players on ``clusters`` pixel clusters if clusters > 0 (not both), the fast
     recipe's ``schedule`` changed as given, and a moving average of the generator's weights if ema > 0. Besides
     the table's measures: how far the samples' digit classes (FeatureNet's reading) are from the test digits'
     (total variation, 0 for the same shares), and the share of samples between two digits (FeatureNet gives a
     second digit more than 10 %, as in lecture 7, section 1). For "lapgan" only its 8x8 level is self-conditioned
-    and averaged, and anchors are refused. Call ``results.prepare(digits)`` first: it makes the evaluation sets."""
+    and averaged, and anchors are refused. "vaegan" takes only ``mixture`` > 0: its prior becomes a Gaussian
+    mixture of that many components fitted to its encoder's means (train_pretrained.train_vaegan). Call
+    ``results.prepare(digits)`` first: it makes the evaluation sets."""
     if k and clusters:
         raise ValueError("probe: anchors or clusters, not both")
+    if mixture and name != "vaegan":
+        raise ValueError(f"probe: {name} has no encoder to fit a mixture prior to (only vaegan has)")
+    if name == "vaegan" and (k or clusters or ema):
+        raise ValueError("probe: vaegan takes a mixture prior, not anchors, clusters or a weight average")
     if k and name == "lapgan":
         raise ValueError("probe: lapgan has no single code to anchor (each level draws its own noise); use clusters")
     check_schedule(name, schedule or {})
@@ -144,6 +162,8 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
         if ema and not clusters:        # the self-conditioned players keep their own average (r["ema_decay"])
             T.train_gan = averaged(saved[2], ema)
         start = time.time()
+        if mixture:                               # the VAE + GAN's trainer fits the mixture after its VAE phase
+            T.FAST[name].update({"prior_components": mixture})
         if clusters and name == "lapgan":         # its trainer self-conditions the 8x8 level (and averages it)
             T.FAST[name].update({"clusters": clusters, "ema_decay": ema})
             model, _, _ = T.TRAINERS[name](digits, torch.device("cpu"), 1.0, "fast")
@@ -165,6 +185,7 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
     truth = torch.bincount(digits.test_y[:R.N_EVAL], minlength=10).double() / R.N_EVAL
     between = float((probs.topk(2, dim=1).values[:, 1] > 0.1).double().mean())
     return {"model": name, "seed": seed, "anchors": k, "spread": spread, "noise": noise, "clusters": clusters,
+            "mixture": mixture,
             "schedule": dict(schedule or {}), "ema": ema,
             "bn_mode": bn_mode, **R.sample_metrics(x), "class_tv": round(0.5 * float((share - truth).abs().sum()), 3),
             "between": round(between, 3), "train_seconds": round(seconds, 1)}
@@ -198,6 +219,9 @@ def main(argv=None) -> int:
     ap.add_argument("--clusters", type=int, nargs="+", default=None,
                     help="K for each run: self-conditioned players on K pixel clusters (LAPGAN: its 8x8 level's); "
                          "0: the row's own players (default)")
+    ap.add_argument("--mixture", type=int, nargs="+", default=[0],
+                    help="K for each run of vaegan: its prior a K-component Gaussian mixture fitted to the encoder's "
+                         "means after the VAE phase; 0: N(0, I) (default)")
     ap.add_argument("--schedule", choices=("table", "self-conditioned"), default="table",
                     help="the fast schedules: the results table's (default) or train_pretrained.FAST_SELF_CONDITIONED")
     ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="changes",
@@ -208,8 +232,8 @@ def main(argv=None) -> int:
                          "it starts from the initial weights, so keep it for rows of a thousand steps or more")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     a = ap.parse_args(argv)
-    anchors = a.anchors if a.anchors is not None else ([0] if a.clusters is not None or "lapgan" in a.models
-                                                        else [0, 200])
+    anchors = a.anchors if a.anchors is not None else (
+        [0] if a.clusters is not None or {"lapgan", "vaegan"} & set(a.models) else [0, 200])
     a.clusters = a.clusters if a.clusters is not None else [0]
     if any(k < 0 for k in anchors) or any(c < 0 for c in a.clusters):
         ap.error("--anchors, --clusters: K must be 0 (the plain prior) or positive")
@@ -219,6 +243,10 @@ def main(argv=None) -> int:
         ap.error(f"--ema: a decay in [0, 1) (0: no average); got {a.ema}")
     if any(anchors) and "lapgan" in a.models:
         ap.error("--anchors: lapgan has no single code to anchor (each level draws its own noise); use --clusters")
+    if any(k < 0 for k in a.mixture) or (any(a.mixture) and set(a.models) != {"vaegan"}):
+        ap.error("--mixture: K must be 0 or positive, and only vaegan has an encoder to fit a mixture prior to")
+    if "vaegan" in a.models and (any(anchors) or any(a.clusters) or a.ema):
+        ap.error("vaegan: a mixture prior (--mixture), not --anchors, --clusters or --ema")
     schedules = {}
     try:
         changes = parse_schedule(a.changes)
@@ -236,9 +264,10 @@ def main(argv=None) -> int:
         schedule = schedules[name]
         for seed in a.seeds:
             for k in anchors:
-                for c in a.clusters:
-                    row = probe(name, seed, k, digits, a.spread, a.noise, a.ema, c, schedule)
+                for c, m in [(c, m) for c in a.clusters for m in a.mixture]:
+                    row = probe(name, seed, k, digits, a.spread, a.noise, a.ema, c, schedule, mixture=m)
                     prior = (f"{k} anchors (spread {a.spread:g}, noise {a.noise:g})" if k else
+                             f"a Gaussian mixture of {m} on the encoder's means" if m else
                              f"{c} clusters, told the 8x8 level's players" if c and name == "lapgan" else
                              f"{c} clusters, told both players" if c else "N(0, I)")
                     changed = describe(schedule)

@@ -280,7 +280,47 @@ def train_mlp_gan(digits, dev, scale: float, budget: str = "full"):
     return G, {**r, "steps": steps}, {}
 
 
+class MixturePriorGenerator(Generator):
+    """A VAE's decoder sampled from a Gaussian mixture fitted to its encoder's means on the training digits instead
+    of from N(0, I) (ex-post density estimation, Ghosh et al., 2020): a prior whose mass sits where codes of real
+    digits do, learned without labels. ``prior(n, generator)`` draws a component by its weight, then z, on the CPU;
+    ``forward(z)`` gives the decoder's pixel means. Under the sampling contract."""
+
+    def __init__(self, vae, means, covariances, weights):
+        super().__init__()
+        self.vae, self.z_dim = vae, vae.z_dim
+        self.register_buffer("means", torch.as_tensor(means, dtype=torch.float32))
+        self.register_buffer("scale_tril", torch.linalg.cholesky(torch.as_tensor(covariances, dtype=torch.float64)).float())
+        self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float32))   # float32: MPS has no float64
+
+    def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{type(self).__name__}.sample: expected a positive number of samples n, got {n!r}")
+        component = torch.multinomial(self.weights.cpu().double(), n, replacement=True, generator=generator)
+        eps = torch.randn(n, self.z_dim, 1, generator=generator)
+        return self.means.cpu()[component] + (self.scale_tril.cpu()[component] @ eps).squeeze(-1)
+
+    def forward(self, z):
+        return torch.sigmoid(self.vae.decoder(z))
+
+
+@torch.no_grad()
+def mixture_prior(vae, x, components: int, seed: int) -> MixturePriorGenerator:
+    """``vae``'s decoder behind a Gaussian mixture (full covariances, scikit-learn, k-means starts) with
+    ``components`` components fitted to its encoder's means of the images ``x``."""
+    from sklearn.mixture import GaussianMixture
+
+    dev = next(vae.parameters()).device
+    means = torch.cat([vae.encoder(x[i:i + 500].to(dev))[0] for i in range(0, len(x), 500)]).cpu().double().numpy()
+    gm = GaussianMixture(components, covariance_type="full", random_state=seed).fit(means)
+    return MixturePriorGenerator(vae, gm.means_, gm.covariances_, gm.weights_).to(dev)
+
+
 def train_vaegan(digits, dev, scale: float, budget: str = "full"):
+    """Lecture 4's VAE + GAN. With the recipe's optional ``prior_components`` K (a probe's change,
+    tools/probe_prior.py vaegan --mixture K; the table's row and the shipped weights have none), the adversarial
+    phase and the samples draw z from a K-component Gaussian mixture fitted to the encoder's means after the VAE
+    phase (mixture_prior) instead of N(0, I), and the trainer returns that MixturePriorGenerator."""
     r = recipe("vaegan", budget)
     pre, ft = max(1, int(r["pre_steps"] * scale)), max(1, int(r["ft_steps"] * scale))
     seed_everything(r["seed"])
@@ -301,10 +341,12 @@ def train_vaegan(digits, dev, scale: float, budget: str = "full"):
         opt.zero_grad()
         loss.backward()
         opt.step()
+    prior = mixture_prior(vae, digits.train_x, r["prior_components"], r["seed"]) if r.get("prior_components") else None
     D = ConvDiscriminator(width=r["d_width"]).to(dev)
 
     def fakes(n=r["batch_size"]):
-        return torch.sigmoid(vae.decoder(torch.randn(n, z_dim, device=dev)))
+        z = prior.prior(n).to(dev) if prior is not None else torch.randn(n, z_dim, device=dev)
+        return torch.sigmoid(vae.decoder(z))
 
     def d_loss(x):
         return bce(D(x), 1.0) + bce(D(fakes()), 0.0)
@@ -317,7 +359,7 @@ def train_vaegan(digits, dev, scale: float, budget: str = "full"):
                       torch.optim.Adam(vae.parameters(), lr=r["vae_lr"]), D, vae, ft, desc="VAE + GAN (shipped)")
     extra = {"test_nelbo": round(evaluate_nelbo(vae.eval(), binarize(digits.test_x, seed=0).to(dev)), 2),
              "test_nelbo_on": "lecture 2's 500 test digits, binarised once with seed 0"}
-    return vae, {**r, "pre_steps": pre, "ft_steps": ft}, extra
+    return (vae if prior is None else prior.eval()), {**r, "pre_steps": pre, "ft_steps": ft}, extra
 
 
 def gan_losses(game: str, r: dict):
