@@ -469,6 +469,13 @@ def test_vaegan_probe_draws_from_a_mixture_fitted_to_its_codes(monkeypatch, caps
         return model.sample(20, torch.Generator().manual_seed(0)), "eval"
 
     monkeypatch.setattr(T.MixturePriorGenerator, "prior", prior_spy)
+    fitted, real_fit = [], T.mixture_prior
+
+    def fit_spy(vae, x, components, seed):
+        fitted.append(dict(x=x, components=components, seed=seed, model=real_fit(vae, x, components, seed)))
+        return fitted[-1]["model"]
+
+    monkeypatch.setattr(T, "mixture_prior", fit_spy)
     monkeypatch.setattr(runner, "sample_both_modes", sample_spy)
     monkeypatch.setattr(runner, "sample_metrics", lambda x: {"fid": 1.0})
     monkeypatch.setitem(T.FAST["vaegan"], "pre_steps", 2)
@@ -482,9 +489,13 @@ def test_vaegan_probe_draws_from_a_mixture_fitted_to_its_codes(monkeypatch, caps
     model = seen["model"]
     assert isinstance(model, T.MixturePriorGenerator) and len(model.means) == 3, \
         f"the trainer should return the decoder behind a 3-component mixture; it returned {type(model).__name__}"
-    assert drawn[:2] == [T.FAST["vaegan"]["batch_size"]] * 2 and len(drawn) >= 3 * 2, \
+    assert len(fitted) == 1 and fitted[0]["x"] is digits.train_x and (fitted[0]["components"], fitted[0]["seed"]) \
+        == (3, 2) and model is fitted[0]["model"], \
+        "the trainer should fit 3 components to the training digits' codes with the run's seed, and return that mixture"
+    batch = T.FAST["vaegan"]["batch_size"]
+    assert drawn[:6] == [batch] * 6 and drawn[-1] == 20, \
         f"every fake of the adversarial phase (3 steps, one batch for D and one for G) should come from the " \
-        f"mixture; it drew {drawn}"
+        f"mixture, then the 20 samples; it drew {drawn}"
     assert T.FAST["vaegan"] == fast, f"the probe left its schedule behind: {T.FAST['vaegan']}"
 
     drawn.clear()

@@ -26,9 +26,9 @@ KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size; for LAPGAN l
 level_batch_size, level_depth, lambda_l1; for the VAE + GAN batch_size). ``--mixture K`` (the VAE + GAN only,
 which has no conditional players here) fits a K-component Gaussian mixture to its encoder's means once the VAE phase
 ends, and draws its adversarial phase's fakes and its samples from that mixture instead of N(0, I): ex-post density
-estimation (Ghosh et al., 2020), a prior with (almost) gaps, learned from the codes of the training digits without
+estimation (Ghosh et al., 2020), a prior with near gaps, learned from the codes of the training digits without
 labels. ``--ema D`` keeps a moving average of the generator's weights (LAPGAN:
-its 8x8 generator's; decay D) and samples it, as the self-conditioned row does. Besides the results table's
+its 8x8 generator's; the VAE + GAN: none; decay D) and samples it, as the self-conditioned row does. Besides the results table's
 measures, each run prints how far its samples' digit classes (FeatureNet's reading) are from the test digits' shares
 (total variation: 0 for the same shares, 1 for disjoint) and the share of samples between two digits (FeatureNet
 gives a second digit more than 10 %).
@@ -69,8 +69,8 @@ KEYS = {"lapgan": {"steps", "lr", "batch_size", "coarse_lr", "level_batch_size",
 
 
 def check_schedule(name: str, schedule: dict) -> None:
-    """Raise ValueError if ``schedule`` changes a key that ``name``'s trainer does not read (LAPGAN takes its steps
-    only per level, as a dict)."""
+    """Raise ValueError for a key outside SCHEDULE, or one that ``name``'s trainer does not read (KEYS: LAPGAN
+    takes its steps only per level, as a dict, and no k; the VAE + GAN only batch_size; the other rows GAN_KEYS)."""
     unknown = set(schedule) - set(SCHEDULE)
     if unknown:
         raise ValueError(f"probe: the schedule has {sorted(SCHEDULE)}; not {sorted(unknown)}")
@@ -140,8 +140,9 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
     the table's measures: how far the samples' digit classes (FeatureNet's reading) are from the test digits'
     (total variation, 0 for the same shares), and the share of samples between two digits (FeatureNet gives a
     second digit more than 10 %, as in lecture 7, section 1). For "lapgan" only its 8x8 level is self-conditioned
-    and averaged, and anchors are refused. "vaegan" takes only ``mixture`` > 0: its prior becomes a Gaussian
-    mixture of that many components fitted to its encoder's means (train_pretrained.train_vaegan). Call
+    and averaged, and anchors are refused. "vaegan" takes no anchors, clusters or average; with ``mixture`` > 0
+    its prior becomes a Gaussian mixture of that many components fitted to its encoder's means
+    (train_pretrained.train_vaegan). Call
     ``results.prepare(digits)`` first: it makes the evaluation sets."""
     if k and clusters:
         raise ValueError("probe: anchors or clusters, not both")
@@ -213,7 +214,7 @@ def main(argv=None) -> int:
     ap.add_argument("models", nargs="+", choices=MODELS)
     ap.add_argument("--anchors", type=int, nargs="+", default=None,
                     help="K for each run; 0: the plain prior (default: 0 200, or 0 when --clusters is given or "
-                         "lapgan is probed)")
+                         "lapgan or vaegan is probed)")
     ap.add_argument("--spread", type=float, default=3.0, help="the anchors' standard deviation (default 3)")
     ap.add_argument("--noise", type=float, default=1.0, help="eps's scale around an anchor (default 1)")
     ap.add_argument("--clusters", type=int, nargs="+", default=None,
@@ -223,12 +224,14 @@ def main(argv=None) -> int:
                     help="K for each run of vaegan: its prior a K-component Gaussian mixture fitted to the encoder's "
                          "means after the VAE phase; 0: N(0, I) (default)")
     ap.add_argument("--schedule", choices=("table", "self-conditioned"), default="table",
-                    help="the fast schedules: the results table's (default) or train_pretrained.FAST_SELF_CONDITIONED")
+                    help="the fast schedules: the results table's (default) or train_pretrained.FAST_SELF_CONDITIONED "
+                         "(rows without an entry there, such as vaegan, keep the table's)")
     ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="changes",
-                    help=f"change the fast recipe's schedule for every run ({', '.join(SCHEDULE)})")
+                    help=f"change the fast recipe's schedule for every run ({', '.join(SCHEDULE)}; each model takes "
+                         "only its own: lapgan no steps or k, vaegan only batch_size, the others no LAPGAN keys)")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="a moving average of the generator's weights with this decay (default 0: none, as the table; "
-                         "LAPGAN: its 8x8 generator's); "
+                         "LAPGAN: its 8x8 generator's; vaegan has none); "
                          "it starts from the initial weights, so keep it for rows of a thousand steps or more")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     a = ap.parse_args(argv)

@@ -294,6 +294,8 @@ class MixturePriorGenerator(Generator):
         self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float32))   # float32: MPS has no float64
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n codes from the mixture, drawn on the CPU from ``generator``: each a component by its weight, then
+        z = mean + L eps with L the component's Cholesky factor and eps ~ N(0, I)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"{type(self).__name__}.sample: expected a positive number of samples n, got {n!r}")
         component = torch.multinomial(self.weights.cpu().double(), n, replacement=True, generator=generator)
@@ -306,8 +308,9 @@ class MixturePriorGenerator(Generator):
 
 @torch.no_grad()
 def mixture_prior(vae, x, components: int, seed: int) -> MixturePriorGenerator:
-    """``vae``'s decoder behind a Gaussian mixture (full covariances, scikit-learn, k-means starts) with
-    ``components`` components fitted to its encoder's means of the images ``x``."""
+    """``vae``'s decoder behind a Gaussian mixture (full covariances; scikit-learn's defaults: one k-means start)
+    with ``components`` components fitted to its encoder's means of the images ``x`` (the grey-level training
+    digits; the VAE trained on their dynamic binarisations)."""
     from sklearn.mixture import GaussianMixture
 
     dev = next(vae.parameters()).device
@@ -358,7 +361,8 @@ def train_vaegan(digits, dev, scale: float, budget: str = "full"):
     train_adversarial(stream, d_loss, g_loss, adam(D, r["d_lr"], r["betas_d"]),
                       torch.optim.Adam(vae.parameters(), lr=r["vae_lr"]), D, vae, ft, desc="VAE + GAN (shipped)")
     extra = {"test_nelbo": round(evaluate_nelbo(vae.eval(), binarize(digits.test_x, seed=0).to(dev)), 2),
-             "test_nelbo_on": "lecture 2's 500 test digits, binarised once with seed 0"}
+             "test_nelbo_on": "lecture 2's 500 test digits, binarised once with seed 0" +
+                              (" (the VAE's, under N(0, I), not the mixture prior's)" if prior is not None else "")}
     return (vae if prior is None else prior.eval()), {**r, "pre_steps": pre, "ft_steps": ft}, extra
 
 
