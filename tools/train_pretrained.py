@@ -136,7 +136,8 @@ FAST = {
 # The fast schedules of the GAN rows played by self-conditioned players (tools/probe_prior.py --clusters K
 # --schedule self-conditioned; not rows of the table): FAST's, but for the changes below, tuned toward FID 60 in
 # about 25-30 s on 2 CPU cores (the README's results give what each reaches over six seeds). Least squares collapsed
-# to one digit at lr 1e-3 (one seed of six). The WGANs' 240-300 generator steps are too few (the table's WGAN-GP: FID
+# to one digit at lr 1e-3 (one seed of six); at 5e-4 it reaches 60 at five seeds of six with 20 clusters, at every seed
+# with 50 (the clipped WGAN: one and four). The WGANs' 240-300 generator steps are too few (the table's WGAN-GP: FID
 # 313; its clipped WGAN draws no digits), so they take fewer critic steps per generator step and more generator
 # steps, at a higher learning rate. LAPGAN (whose 8x8 level --clusters self-conditions; see train_lapgan) spends
 # more steps on its cheap 8x8 level (2,500, batch 64 as before) at a lower learning rate, more on the 16x16 level,
