@@ -203,6 +203,26 @@ def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(mo
         "the probe left its changes behind"
 
 
+def _main_with_probe_spy(monkeypatch, argv) -> list[tuple]:
+    """tools/probe_prior.py's main run with ``probe`` replaced by a spy (no data, no training): the runs it asked
+    for, as (model, anchors, clusters, mixture, schedule)."""
+    import probe_prior as P
+    import results as runner
+
+    runs = []
+
+    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule, mixture=0):
+        runs.append((name, k, clusters, mixture, schedule))
+        return {"fid": 1.0, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0, "between": 0.0,
+                "nn_ratio": 1.0, "train_seconds": 1.0}
+
+    monkeypatch.setattr(P, "probe", probe_spy)
+    monkeypatch.setattr(P, "load_mnist", lambda: None)
+    monkeypatch.setattr(runner, "prepare", lambda digits: None)
+    assert P.main(argv) == 0
+    return runs
+
+
 def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_its_schedule(monkeypatch, capsys):
     """tools/probe_prior.py --clusters: the row's own game (here the clipped WGAN: RMSprop, k critic steps, clipped
     weights) reaches lecture 7's conditional players through train_pretrained.self_conditioned, and the MLP GAN gets
@@ -274,20 +294,11 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
         with pytest.raises(ValueError, match=why):
             P.parse_schedule(bad)
 
-    calls = []
-
-    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule, mixture=0):
-        calls.append((name, clusters, schedule))
-        return {"fid": 1.0, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0, "between": 0.0,
-                "nn_ratio": 1.0, "train_seconds": 1.0}
-
-    monkeypatch.setattr(P, "probe", probe_spy)
-    monkeypatch.setattr(P, "load_mnist", lambda: None)
-    monkeypatch.setattr(runner, "prepare", lambda digits: None)
-    assert P.main(["wgan", "dcgan", "--clusters", "0", "20", "--schedule", "self-conditioned", "--set", "steps=5"]) == 0
+    calls = _main_with_probe_spy(monkeypatch, ["wgan", "dcgan", "--clusters", "0", "20", "--schedule",
+                                               "self-conditioned", "--set", "steps=5"])
     expected = {**T.FAST_SELF_CONDITIONED["wgan"], "steps": 5}
-    assert calls == [("wgan", 0, expected), ("wgan", 20, expected), ("dcgan", 0, {"steps": 5}),
-                     ("dcgan", 20, {"steps": 5})], f"--schedule self-conditioned --set steps=5 gave {calls}"
+    assert calls == [("wgan", 0, 0, 0, expected), ("wgan", 0, 20, 0, expected), ("dcgan", 0, 0, 0, {"steps": 5}),
+                     ("dcgan", 0, 20, 0, {"steps": 5})], f"--schedule self-conditioned --set steps=5 gave {calls}"
     for argv, why in ((["dcgan", "--anchors", "3", "--clusters", "4"], "one kind of prior"),
                       (["dcgan", "--clusters", "-1"], "0 (the plain prior) or positive"),
                       (["dcgan", "--set", "x=1"], "KEY one of")):
@@ -414,21 +425,13 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
             P.main(argv)
         assert why in capsys.readouterr().err, f"{argv}: the error should say {why!r}"
 
-    runs = []
-
-    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule, mixture=0):
-        runs.append((name, k, clusters, schedule))
-        return {"fid": 1.0, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0, "between": 0.0,
-                "nn_ratio": 1.0, "train_seconds": 1.0}
-
-    monkeypatch.setattr(P, "probe", probe_spy)
-    monkeypatch.setattr(P, "load_mnist", lambda: None)
-    monkeypatch.setattr(runner, "prepare", lambda digits: None)
-    assert P.main(["lapgan", "--clusters", "0", "50", "--schedule", "self-conditioned", "--set", "level_depth=4"]) == 0
+    runs = _main_with_probe_spy(monkeypatch, ["lapgan", "--clusters", "0", "50", "--schedule", "self-conditioned",
+                                              "--set", "level_depth=4"])
     expected = {**T.FAST_SELF_CONDITIONED["lapgan"], "level_depth": 4}
-    assert runs == [("lapgan", 0, 0, expected), ("lapgan", 0, 50, expected)], \
+    assert runs == [("lapgan", 0, 0, 0, expected), ("lapgan", 0, 50, 0, expected)], \
         f"--schedule self-conditioned (its steps per level) with --set level_depth=4 gave {runs}"
-    assert "steps 8x8 {} / 16x16 {} / 32x32 {}".format(*expected["steps"].values()) in capsys.readouterr().out, "the table should show the steps per level"
+    steps = "steps 8x8 {} / 16x16 {} / 32x32 {}".format(*expected["steps"].values())
+    assert steps in capsys.readouterr().out, f"the table should show the steps per level ({steps!r})"
 
 
 def test_vaegan_probe_draws_from_a_mixture_fitted_to_its_codes(monkeypatch, capsys):
@@ -450,7 +453,8 @@ def test_vaegan_probe_draws_from_a_mixture_fitted_to_its_codes(monkeypatch, caps
     G = T.MixturePriorGenerator(vae, means, covariances, torch.tensor([0.25, 0.75]))
     z = G.prior(4000, torch.Generator().manual_seed(0))
     far = (z.mean(1) > 5).double().mean().item()
-    assert far == pytest.approx(0.75, abs=0.03), f"3/4 of the codes should come from the second component; {far:.3f} did"
+    assert far == pytest.approx(0.75, abs=0.03), \
+        f"3/4 of the codes should come from the second component; {far:.3f} did"
     assert (z - means[(z.mean(1) > 5).long()]).abs().max() < 0.1, "codes should stay within their component's spread"
     assert G.sample(3).shape == (3, 1, 28, 28) and 0 <= G.sample(3).min() and G.sample(3).max() <= 1
     with pytest.raises(ValueError, match="positive number"):
@@ -509,18 +513,8 @@ def test_vaegan_probe_draws_from_a_mixture_fitted_to_its_codes(monkeypatch, caps
     with pytest.raises(ValueError, match="batch_size"):
         P.check_schedule("vaegan", {"lr": 1e-3})
 
-    runs = []
-
-    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule, mixture=0):
-        runs.append((name, k, clusters, mixture))
-        return {"fid": 1.0, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0, "between": 0.0,
-                "nn_ratio": 1.0, "train_seconds": 1.0}
-
-    monkeypatch.setattr(P, "probe", probe_spy)
-    monkeypatch.setattr(P, "load_mnist", lambda: None)
-    monkeypatch.setattr(runner, "prepare", lambda digits: None)
-    assert P.main(["vaegan", "--mixture", "0", "20"]) == 0
-    assert runs == [("vaegan", 0, 0, 0), ("vaegan", 0, 0, 20)], f"vaegan --mixture 0 20 gave {runs}"
+    runs = _main_with_probe_spy(monkeypatch, ["vaegan", "--mixture", "0", "20"])
+    assert runs == [("vaegan", 0, 0, 0, {}), ("vaegan", 0, 0, 20, {})], f"vaegan --mixture 0 20 gave {runs}"
     assert "a Gaussian mixture of 20" in capsys.readouterr().out
     for argv, why in ((["dcgan", "--mixture", "5"], "only vaegan"), (["vaegan", "--clusters", "4"], "not --anchors"),
                       (["vaegan", "--ema", "0.9"], "not --anchors")):

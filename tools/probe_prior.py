@@ -21,17 +21,16 @@ seeded by the run's seed) in place of a label; a sample draws a cluster in propo
 is used. LAPGAN's 8x8 level (a plain GAN at the top of its pyramid) is the one told the clusters; its finer levels
 already see the coarse image. ``--schedule self-conditioned`` trains every run of the command, with either kind of
 players, on the schedules of train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300
-generator steps are too few; LAPGAN's changes its levels too: see train_pretrained.train_lapgan); ``--set
-KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size; for LAPGAN lr, batch_size, coarse_lr,
-level_batch_size, level_depth, lambda_l1; for the VAE + GAN batch_size). ``--mixture K`` (the VAE + GAN only,
-which has no conditional players here) fits a K-component Gaussian mixture to its encoder's means once the VAE phase
-ends, and draws its adversarial phase's fakes and its samples from that mixture instead of N(0, I): ex-post density
-estimation (Ghosh et al., 2020), a prior with near gaps, learned from the codes of the training digits without
-labels. ``--ema D`` keeps a moving average of the generator's weights (LAPGAN:
-its 8x8 generator's; the VAE + GAN: none; decay D) and samples it, as the self-conditioned row does. Besides the results table's
-measures, each run prints how far its samples' digit classes (FeatureNet's reading) are from the test digits' shares
-(total variation: 0 for the same shares, 1 for disjoint) and the share of samples between two digits (FeatureNet
-gives a second digit more than 10 %).
+generator steps are too few; LAPGAN's changes its levels too: see train_pretrained.train_lapgan); ``--set KEY=VALUE``
+changes the schedule further (steps, k, lr, batch_size; for LAPGAN lr, batch_size, coarse_lr, level_batch_size,
+level_depth, lambda_l1; for the VAE + GAN batch_size). ``--mixture K`` (the VAE + GAN only, which has no conditional
+players here) fits a K-component Gaussian mixture to its encoder's means once the VAE phase ends, and draws its
+adversarial phase's fakes and its samples from that mixture instead of N(0, I): ex-post density estimation (Ghosh et
+al., 2020), a prior with near gaps, learned from the codes of the training digits without labels. ``--ema D`` keeps a
+moving average of the generator's weights (LAPGAN: its 8x8 generator's; the VAE + GAN: none; decay D) and samples it,
+as the self-conditioned row does. Besides the results table's measures, each run prints how far its samples' digit
+classes (FeatureNet's reading) are from the test digits' shares (total variation: 0 for the same shares, 1 for
+disjoint) and the share of samples between two digits (FeatureNet gives a second digit more than 10 %).
 The README's results section reports what it gives. A maintainer tool, outside the course_lib package.
 """
 from __future__ import annotations
@@ -65,7 +64,7 @@ SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int,     # what -
             "coarse_lr": float, "level_batch_size": int, "level_depth": int, "lambda_l1": float}
 GAN_KEYS = {"steps", "k", "lr", "batch_size"}
 KEYS = {"lapgan": {"steps", "lr", "batch_size", "coarse_lr", "level_batch_size", "level_depth", "lambda_l1"},
-        "vaegan": {"batch_size"}}                 # what each trainer reads (train_pretrained.train_lapgan, train_vaegan)
+        "vaegan": {"batch_size"}}     # what each trainer reads (train_pretrained.train_lapgan, train_vaegan)
 
 
 def check_schedule(name: str, schedule: dict) -> None:

@@ -291,7 +291,8 @@ class MixturePriorGenerator(Generator):
         super().__init__()
         self.vae, self.z_dim = vae, vae.z_dim
         self.register_buffer("means", torch.as_tensor(means, dtype=torch.float32))
-        self.register_buffer("scale_tril", torch.linalg.cholesky(torch.as_tensor(covariances, dtype=torch.float64)).float())
+        cholesky = torch.linalg.cholesky(torch.as_tensor(covariances, dtype=torch.float64))   # in float64, then stored
+        self.register_buffer("scale_tril", cholesky.float())
         self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float32))   # float32: MPS has no float64
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
