@@ -85,6 +85,19 @@ def check_schedule(name: str, schedule: dict) -> None:
         raise ValueError(f"{name}: --set {', '.join(sorted(wrong))} does not apply to it ({reason})")
 
 
+def check_request(name: str, k: int, clusters: int, ema: float, mixture: int) -> None:
+    """Raise ValueError if a run asks ``name`` for a prior change it cannot take (probe and main both ask)."""
+    if k and clusters:
+        raise ValueError("anchors or clusters, not both: one kind of prior at a time")
+    if mixture and name != "vaegan":
+        raise ValueError(f"{name} has no encoder to fit a mixture prior to (only vaegan has)")
+    if name == "vaegan" and (k or clusters or ema):
+        raise ValueError("vaegan takes a mixture prior (--mixture), not --anchors, --clusters or a weight average "
+                         "(--ema)")
+    if k and name == "lapgan":
+        raise ValueError("lapgan has no single code to anchor (each level draws its own noise); use --clusters")
+
+
 def describe(schedule: dict) -> str:
     """{"lr": 0.001, "steps": {"8x8": 3000, ...}} -> "lr 0.001, steps 8x8 3000 / ..." (the table's cell)."""
     def value(v):
@@ -143,14 +156,7 @@ def probe(name: str, seed: int, k: int, digits, spread: float = 3.0, noise: floa
     its prior becomes a Gaussian mixture of that many components fitted to its encoder's means
     (train_pretrained.train_vaegan). Call
     ``results.prepare(digits)`` first: it makes the evaluation sets."""
-    if k and clusters:
-        raise ValueError("probe: anchors or clusters, not both")
-    if mixture and name != "vaegan":
-        raise ValueError(f"probe: {name} has no encoder to fit a mixture prior to (only vaegan has)")
-    if name == "vaegan" and (k or clusters or ema):
-        raise ValueError("probe: vaegan takes a mixture prior, not anchors, clusters or a weight average")
-    if k and name == "lapgan":
-        raise ValueError("probe: lapgan has no single code to anchor (each level draws its own noise); use clusters")
+    check_request(name, k, clusters, ema, mixture)
     check_schedule(name, schedule or {})
     saved = T.RECIPES[name]["seed"], T.build, T.train_gan, T.ImageMLPGenerator, dict(T.FAST[name])
     try:
@@ -237,22 +243,18 @@ def main(argv=None) -> int:
     anchors = a.anchors if a.anchors is not None else (
         [0] if a.clusters is not None or {"lapgan", "vaegan"} & set(a.models) else [0, 200])
     a.clusters = a.clusters if a.clusters is not None else [0]
-    if any(k < 0 for k in anchors) or any(c < 0 for c in a.clusters):
-        ap.error("--anchors, --clusters: K must be 0 (the plain prior) or positive")
-    if any(anchors) and any(a.clusters):
-        ap.error("--anchors and --clusters: one kind of prior at a time")
+    if any(k < 0 for k in anchors + a.clusters + a.mixture):
+        ap.error("--anchors, --clusters, --mixture: K must be 0 (the plain prior) or positive")
     if not 0 <= a.ema < 1:
         ap.error(f"--ema: a decay in [0, 1) (0: no average); got {a.ema}")
-    if any(anchors) and "lapgan" in a.models:
-        ap.error("--anchors: lapgan has no single code to anchor (each level draws its own noise); use --clusters")
-    if any(k < 0 for k in a.mixture) or (any(a.mixture) and set(a.models) != {"vaegan"}):
-        ap.error("--mixture: K must be 0 or positive, and only vaegan has an encoder to fit a mixture prior to")
-    if "vaegan" in a.models and (any(anchors) or any(a.clusters) or a.ema):
-        ap.error("vaegan: a mixture prior (--mixture), not --anchors, --clusters or --ema")
     schedules = {}
     try:
         changes = parse_schedule(a.changes)
         for name in a.models:
+            for k in anchors:
+                for c in a.clusters:
+                    for m in a.mixture:
+                        check_request(name, k, c, a.ema, m)
             schedules[name] = {**(T.FAST_SELF_CONDITIONED.get(name, {}) if a.schedule == "self-conditioned" else {}),
                                **changes}
             check_schedule(name, schedules[name])
