@@ -308,9 +308,10 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
 
 
 def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_told(monkeypatch, capsys):
-    """tools/probe_prior.py lapgan --clusters: the 8x8 level's players are told the clusters (and the average is
-    what LAPGAN samples), the schedule's level keys reach train_lapgan (coarse lr, level depth and batch, the L1
-    term), the fast recipe is restored, and requests that do not apply to a row are refused with a reason."""
+    """tools/probe_prior.py lapgan --clusters: the 8x8 level's players are told the clusters of its 8x8 images
+    (and the average is what LAPGAN samples), the schedule's level keys reach train_lapgan (coarse lr, level depth
+    and batch, the L1 term, the levels' weight averages), the fast recipe is restored, and requests that do not
+    apply to a row are refused with a reason."""
     import types
 
     import torch
@@ -336,7 +337,9 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
                 last.weight.copy_(saved[0])
                 last.bias.copy_(saved[1])
         calls.append(call)
-        return real_loop(stream, d_loss, g_loss, opt_d, opt_g, D, G, steps, **kwargs)
+        history = real_loop(stream, d_loss, g_loss, opt_d, opt_g, D, G, steps, **kwargs)
+        call["trained"] = [p.detach().clone() for p in G.parameters()]
+        return history
 
     plain = []
     real_train_gan = T.train_gan
@@ -356,6 +359,9 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
     averaged, real_average = [], T.average_weights_
     monkeypatch.setattr(T, "average_weights_", lambda avg, model, decay: (averaged.append(decay),
                                                                           real_average(avg, model, decay)))
+    clustered, real_kmeans = [], T.kmeans_clusters
+    monkeypatch.setattr(T, "kmeans_clusters", lambda x, k, seed: (clustered.append(tuple(x.shape)),
+                                                                  real_kmeans(x, k, seed))[1])
     monkeypatch.setattr(runner, "sample_both_modes", sample_spy)
     monkeypatch.setattr(runner, "sample_metrics", lambda x: {"fid": 1.0})
     g = torch.Generator().manual_seed(0)
@@ -381,7 +387,13 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
     assert any(not torch.equal(pa, p) for pa, p in zip(model.coarse.conditional.parameters(),
                                                        coarse["G"].parameters())), \
         "with --ema 0.5 the sampled 8x8 generator should be an average, not a copy of the trained one"
-    assert averaged == [0.5, 0.5], f"the 8x8 average should take one step of decay 0.5 per step; it took {averaged}"
+    assert clustered == [(40, 1, 8, 8)], f"the 8x8 level should cluster the 8x8 images it learns; it clustered " \
+        f"{clustered}"
+    assert averaged[:2] == [0.5, 0.5], f"the 8x8 average should take one step of decay 0.5 per step; it took {averaged}"
+    warm_up = [min(0.99, (1 + t) / (10 + t)) for t in (1, 2, 3, 1)]
+    assert averaged[2:] == pytest.approx(warm_up), \
+        f"the levels' averages (3 and 1 steps, decay 0.99 after the warm-up) should decay by {warm_up}; " \
+        f"found {averaged[2:]}"
     assert model.sample(3, torch.Generator().manual_seed(0)).shape == (3, 1, 28, 28)
     for level, steps in ((sixteen, 3), (thirtytwo, 1)):
         convs = sum(isinstance(m, torch.nn.Conv2d) for m in level["G"].modules())
@@ -395,11 +407,17 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
             f"a residual of 0 should be as far from the real one as its mean |h| = {level['l1_of_zero'][1]:.4f}; " \
             f"the L1 term gave {level['l1_of_zero'][0]:.4f}"
     assert model.generators[0] is sixteen["G"] and model.generators[1] is thirtytwo["G"]
+    for level in (sixteen, thirtytwo):
+        assert any(not torch.equal(pa, p) for pa, p in zip(level["G"].parameters(), level["trained"])), \
+            "with level_ema each level should be sampled as its weight average, not as the last weights"
     assert T.FAST["lapgan"] == saved, f"the probe left its schedule behind: {T.FAST['lapgan']}"
 
     calls.clear()                                          # the table's LAPGAN: none of the changes
+    averaged.clear()
     monkeypatch.setitem(T.FAST["lapgan"], "steps", {"8x8": 1, "16x16": 1, "32x32": 1})
     P.probe("lapgan", seed=0, k=0, digits=digits)
+    assert not averaged and all(all(torch.equal(p, q) for p, q in zip(c["G"].parameters(), c["trained"]))
+                                for c in calls), "the table's levels sample their last weights, with no average"
     assert type(seen["model"].coarse).__name__ == "CoarseGenerator" and len(calls) == 2, \
         "without clusters the 8x8 level is the plain CoarseGenerator, trained by train_gan"
     assert plain == [("CoarseGenerator", 1, T.FAST["lapgan"]["lr"], 64)], \
@@ -414,9 +432,13 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
             P.probe(name, seed=0, k=0, digits=digits, clusters=4, schedule=schedule)
     with pytest.raises(ValueError, match="no single code"):
         P.probe("lapgan", seed=0, k=3, digits=digits)
-    assert P.parse_schedule(["lambda_l1=0", "level_depth=4"]) == {"lambda_l1": 0.0, "level_depth": 4}
+    assert P.parse_schedule(["lambda_l1=0", "level_depth=4", "level_ema=0"]) == \
+        {"lambda_l1": 0.0, "level_depth": 4, "level_ema": 0.0}
     with pytest.raises(ValueError, match="non-negative"):
         P.parse_schedule(["lambda_l1=-1"])
+    for bad in ("level_ema=1", "level_ema=-0.5"):
+        with pytest.raises(ValueError, match=r"decay in \[0, 1\)"):
+            P.parse_schedule([bad])
     for argv, why in ((["lapgan", "--anchors", "3"], "no single code"),
                       (["dcgan", "lapgan", "--set", "lambda_l1=0"], "LAPGAN's keys"),
                       (["lapgan", "dcgan", "--anchors", "0", "5"], "no single code"),

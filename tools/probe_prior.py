@@ -4,7 +4,7 @@ asked, the fast schedule.
 
     python3 tools/probe_prior.py dcgan lsgan sngan wgangp --anchors 0 200 --seeds 0 1 2
     python3 tools/probe_prior.py gan dcgan sngan --clusters 0 20 --schedule self-conditioned --ema 0.99
-    python3 tools/probe_prior.py lapgan --clusters 0 50 --schedule self-conditioned --ema 0.99 --set lambda_l1=0
+    python3 tools/probe_prior.py lapgan --clusters 0 200 --schedule self-conditioned --ema 0.995 --set lambda_l1=0
     python3 tools/probe_prior.py vaegan --mixture 0 20 --seeds 0 1 2
 
 Each run is a row of tools/results.py (same recipe, same budget, same measures on the same 500 test digits), its seed
@@ -18,20 +18,21 @@ the prior gaps the other way, as the results table's self-conditioned row does (
 (its loss, optimiser, critic steps, normalisation and schedule) is played by lecture 7's conditional players (the MLP
 GAN: its MLPs, made conditional the same way), told each training digit's k-means cluster on pixels (K clusters,
 seeded by the run's seed) in place of a label; a sample draws a cluster in proportion to its size, then z. No label
-is used. LAPGAN's 8x8 level (a plain GAN at the top of its pyramid) is the one told the clusters; its finer levels
-already see the coarse image. ``--schedule self-conditioned`` trains every run of the command, with either kind of
-players, on the schedules of train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN rows' 240-300
-generator steps are too few; LAPGAN's changes its levels too: see train_pretrained.train_lapgan); ``--set KEY=VALUE``
-changes the schedule further (steps, k, lr, batch_size; for LAPGAN lr, batch_size, coarse_lr, level_batch_size,
-level_depth, lambda_l1; for the VAE + GAN batch_size). ``--mixture K`` (the VAE + GAN only, which has no conditional
-players here) fits a K-component Gaussian mixture to its encoder's means once the VAE phase ends, and draws its
-adversarial phase's fakes and its samples from that mixture instead of N(0, I): ex-post density estimation (Ghosh et
-al., 2020), a prior with near gaps, learned from the codes of the training digits without labels. ``--ema D`` keeps a
-moving average of the generator's weights (LAPGAN: its 8x8 generator's; the VAE + GAN: none; decay D) and samples it,
-as the self-conditioned row does. Besides the results table's measures, each run prints how far its samples' digit
-classes (FeatureNet's reading) are from the test digits' shares (total variation: 0 for the same shares, 1 for
-disjoint) and the share of samples between two digits (FeatureNet gives a second digit more than 10 %).
-The README's results section reports what it gives. A maintainer tool, outside the course_lib package.
+is used. LAPGAN's 8x8 level (a plain GAN at the top of its pyramid) is the one told the clusters (of its 8x8 images);
+its finer levels already see the coarse image. ``--schedule self-conditioned`` trains every run of the command, with
+either kind of players, on the schedules of train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN
+rows' 240-300 generator steps are too few; LAPGAN's changes its levels too: see train_pretrained.train_lapgan);
+``--set KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size; for LAPGAN lr, batch_size, coarse_lr,
+level_batch_size, level_depth, lambda_l1, level_ema; for the VAE + GAN batch_size). ``--mixture K`` (the VAE + GAN
+only, which has no conditional players here) fits a K-component Gaussian mixture to its encoder's means once the VAE
+phase ends, and draws its adversarial phase's fakes and its samples from that mixture instead of N(0, I): ex-post
+density estimation (Ghosh et al., 2020), a prior with near gaps, learned from the codes of the training digits
+without labels. ``--ema D`` keeps a moving average of the generator's weights (LAPGAN: its 8x8 generator's; the VAE +
+GAN: none; decay D) and samples it, as the self-conditioned row does. Besides the results table's measures, each run
+prints how far its samples' digit classes (FeatureNet's reading) are from the test digits' shares (total variation: 0
+for the same shares, 1 for disjoint) and the share of samples between two digits (FeatureNet gives a second digit
+more than 10 %). The README's results section reports what it gives. A maintainer tool, outside the course_lib
+package.
 """
 from __future__ import annotations
 
@@ -61,9 +62,10 @@ from course_lib.nets import Generator  # noqa: E402
 # --mixture: a prior fitted to its encoder's codes)
 MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgangp", "sngan", "lapgan", "vaegan")
 SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int,     # what --set may change
-            "coarse_lr": float, "level_batch_size": int, "level_depth": int, "lambda_l1": float}
+            "coarse_lr": float, "level_batch_size": int, "level_depth": int, "lambda_l1": float, "level_ema": float}
 GAN_KEYS = {"steps", "k", "lr", "batch_size"}
-KEYS = {"lapgan": {"steps", "lr", "batch_size", "coarse_lr", "level_batch_size", "level_depth", "lambda_l1"},
+KEYS = {"lapgan": {"steps", "lr", "batch_size", "coarse_lr", "level_batch_size", "level_depth", "lambda_l1",
+                   "level_ema"},
         "vaegan": {"batch_size"}}     # what each trainer reads (train_pretrained.train_lapgan, train_vaegan)
 
 
@@ -208,7 +210,9 @@ def parse_schedule(items: list[str]) -> dict:
             out[key] = SCHEDULE[key](value)
         except ValueError:
             raise ValueError(f"--set {item!r}: {key} must be a number of type {SCHEDULE[key].__name__}") from None
-        if not (0 <= out[key] if key == "lambda_l1" else 0 < out[key]) or out[key] == float("inf"):
+        if key == "level_ema" and not 0 <= out[key] < 1:
+            raise ValueError(f"--set {item!r}: level_ema is a decay in [0, 1) (0: no average)")
+        if not (0 <= out[key] if key in ("lambda_l1", "level_ema") else 0 < out[key]) or out[key] == float("inf"):
             raise ValueError(f"--set {item!r}: {key} must be " +
                              ("non-negative" if key == "lambda_l1" else "positive") + " and finite")
     return out

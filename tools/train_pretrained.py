@@ -22,6 +22,7 @@ other (each on real low-pass images) and records the seconds and FID after each 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import subprocess
 import sys
@@ -133,21 +134,23 @@ FAST = {
 }
 
 
-# The fast schedules of the GAN rows played by self-conditioned players (tools/probe_prior.py --clusters K
-# --schedule self-conditioned; not rows of the table): FAST's, but for the changes below, tuned toward FID 60 in
-# about 25-30 s on 2 CPU cores (the README's results give what each reaches over six seeds). Least squares collapsed
-# to one digit at lr 1e-3 (one seed of six); at 5e-4 it reaches 60 at five seeds of six with 20 clusters, at every seed
-# with 50 (the clipped WGAN: one and four). The WGANs' 240-300 generator steps are too few (the table's WGAN-GP: FID
-# 313; its clipped WGAN draws no digits), so they take fewer critic steps per generator step and more generator
-# steps, at a higher learning rate. LAPGAN (whose 8x8 level --clusters self-conditions; see train_lapgan) spends
-# more steps on its cheap 8x8 level (2,500, batch 64 as before) at a lower learning rate, more on the 16x16 level,
-# whose errors the 32x32 level inherits, and fewer on the 32x32 level, these two in batches of 32 with five
-# convolutions (three in the table's) and pix2pix's L1 term (lambda 100). With 50 clusters and --ema 0.99 it reaches
-# FID 54-138 over six seeds in 31-32 s; without the L1 term 114-379, with an unconditioned 8x8 level 252-382.
+# The fast schedules of the GAN rows played by self-conditioned players (tools/probe_prior.py --clusters K --schedule
+# self-conditioned; not rows of the table): FAST's, but for the changes below, tuned toward FID 60 in about 25-30 s on
+# 2 CPU cores (the README's results give what each reaches over six seeds). Least squares collapsed to one digit at lr
+# 1e-3 (one seed of six); at 5e-4 it reaches 60 at five seeds of six with 20 clusters, at every seed with 50. The
+# WGANs' 240-300 generator steps are too few (the table's WGAN-GP: FID 313; its clipped WGAN draws no digits), so they
+# take fewer critic steps per generator step and more generator steps, at a higher learning rate; the clipped WGAN,
+# whose critic learns slowly, reached 60 at one seed of six and four on 850 (20 and 50 clusters), and on 1,200 with 50
+# clusters and --ema 0.995 at every seed (28-49, in 27-29 s). LAPGAN (whose 8x8 level --clusters self-conditions; see
+# train_lapgan) spends more steps on its cheap 8x8 level (2,000, batch 64 as before) at a lower learning rate, more on
+# the 16x16 level (1,100), whose errors the 32x32 level inherits, and fewer on the 32x32 level (100), these two in
+# batches of 32 with five convolutions (three in the table's), pix2pix's L1 term (lambda 100) and a moving average of
+# their weights (decay 0.99 after a warm-up). With 200 clusters of its 8x8 images and --ema 0.995 it reaches FID 45-59
+# over six seeds in 28-31 s (with 50 clusters of the digits' pixels, 700 steps at 16x16 and no level average: 54-138).
 FAST_SELF_CONDITIONED = {"dcgan": {}, "sngan": {}, "lsgan": {"lr": 5e-4}, "wgangp": {"k": 2, "steps": 600, "lr": 2e-3},
-                         "wgan": {"k": 1, "steps": 850, "batch_size": 64, "lr": 2e-3},
-                         "lapgan": {"steps": {"8x8": 2500, "16x16": 700, "32x32": 100}, "coarse_lr": 1e-3,
-                                    "level_batch_size": 32, "level_depth": 5, "lambda_l1": 100.0}}
+                         "wgan": {"k": 1, "steps": 1200, "batch_size": 64, "lr": 2e-3},
+                         "lapgan": {"steps": {"8x8": 2000, "16x16": 1100, "32x32": 100}, "coarse_lr": 1e-3,
+                                    "level_batch_size": 32, "level_depth": 5, "lambda_l1": 100.0, "level_ema": 0.99}}
 
 
 def recipe(name: str, budget: str = "full") -> dict:
@@ -667,14 +670,13 @@ def self_conditioned(r: dict, digits, dev, steps: int, desc: str = "self-conditi
     "batch")), or with r["players"] == "mlp" the MLP GAN's made conditional the same way (r["z_dim"], r["hidden"],
     r["depth"]), or with "coarse" LAPGAN's 8x8 players (r["z_dim"], r["hidden"]; trained on ``images``, the
     digits' 8x8 low-pass images), in the recipe's game on the training digits' k-means clusters (r["clusters"]
-    of them, on the digits' pixels, seeded by r["seed"]) in place of labels. Returns the generator under the
-    sampling contract (a moving average of its weights if r["ema_decay"] > 0; BatchNorm's running statistics:
-    the latest) and the clusters' purity."""
-    import copy
-
+    of them, on the digits' pixels, or for "coarse" on ``images``, seeded by r["seed"]) in place of labels.
+    Returns the generator under the sampling contract (a moving average of its weights if r["ema_decay"] > 0;
+    BatchNorm's running statistics: the latest) and the clusters' purity."""
     from course_lib.nets import ConditionalDiscriminator, ConditionalGenerator
 
-    clusters = kmeans_clusters(digits.train_x, r["clusters"], r["seed"])
+    # LAPGAN's 8x8 players cluster the images they learn: their own space, and 10x faster than 784 pixels
+    clusters = kmeans_clusters(images if r.get("players") == "coarse" else digits.train_x, r["clusters"], r["seed"])
     seed_everything(r["seed"])
     if r.get("players") == "mlp":
         G = ConditionalImageMLPGenerator(r["clusters"], r["z_dim"], r["hidden"], r["depth"]).to(dev)
@@ -728,7 +730,8 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
     ``ema_decay``) and samples it as SelfConditionedGenerator; ``coarse_lr`` the 8x8 level's learning rate;
     ``level_depth`` the levels' convolutions (3); ``level_batch_size`` their batch (batch_size); ``lambda_l1``
     times the L1 distance of a level's residual to the real one added to its generator's loss (pix2pix's term;
-    Denton et al. train the levels adversarially only)."""
+    Denton et al. train the levels adversarially only); ``level_ema`` d > 0 samples each level as a moving average
+    of its generator's weights, of decay min(d, (1 + t) / (10 + t)) at step t."""
     from course_lib.data import pad_images
     from course_lib.nets import CoarseDiscriminator, LevelDiscriminator, LevelGenerator
 
@@ -757,7 +760,7 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
                   adam(Dc, coarse_r["lr"], r["betas"]), batch_size=r["batch_size"], seed=r["seed"], d_loss=d_loss,
                   g_loss=g_loss, desc="LAPGAN 8x8 (shipped)")
     seconds["8x8"] = round(time.time() - start, 1)
-    lam = r.get("lambda_l1", 0.0)
+    lam, level_ema = r.get("lambda_l1", 0.0), r.get("level_ema", 0.0)
     image = pyramid[-1]
     for k, G in zip((1, 0), model.generators):            # the generators run coarse to fine
         image_k = up(image) + pyramid[k]
@@ -783,11 +786,19 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
             l1 = (h - hi).abs().mean()
             return adv + lam * l1, {"adv": adv, "l1": l1}
 
+        average = copy.deepcopy(G) if level_ema else None
+
+        def update_average(step, G=G, average=average):
+            if average is not None:     # a warm-up (TensorFlow's num_updates) lets a short level forget its init
+                average_weights_(average, G, min(level_ema, (1 + step) / (10 + step)))
+
         start = time.time()
         name = f"{size}x{size}"
         train_adversarial(batches((low, high), r.get("level_batch_size", r["batch_size"]), rng(r["seed"] + 2 + k),
                                   dev), d_loss, g_loss, opt(D), opt(G), D, G, steps[name],
-                          desc=f"LAPGAN {name} (shipped)")
+                          desc=f"LAPGAN {name} (shipped)", callback=update_average)
+        if average is not None:
+            G.load_state_dict(average.state_dict())
         seconds[name] = round(time.time() - start, 1)
     model.eval()
     with torch.no_grad():
