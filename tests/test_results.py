@@ -543,3 +543,51 @@ def test_vaegan_probe_draws_from_a_mixture_fitted_to_its_codes(monkeypatch, caps
         with pytest.raises(SystemExit):
             P.main(argv)
         assert why in capsys.readouterr().err, f"{argv}: the error should say {why!r}"
+
+
+def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monkeypatch, capsys):
+    """tools/probe_prior.py --cpu-goal: every noise-to-image GAN the probe knows has a recipe in one place
+    (train_pretrained.CPU_GOAL), each runs with its own prior and average on the self-conditioned schedule, the summary
+    counts the seeds at FID <= 60, and flags that would change a recipe are refused. The recipes are the ones the
+    README's measurements were taken with: changing one means measuring it again."""
+    import probe_prior as P
+    import results as runner
+    import train_pretrained as T
+
+    assert set(T.CPU_GOAL) == set(P.MODELS), f"models without a CPU-goal recipe: {set(P.MODELS) - set(T.CPU_GOAL)}"
+    measured = {"gan": (20, 0, 0.99), "dcgan": (20, 0, 0.99), "sngan": (20, 0, 0.99), "wgangp": (20, 0, 0.99),
+                "lsgan": (50, 0, 0.99), "wgan": (50, 0, 0.995), "lapgan": (200, 0, 0.995), "vaegan": (0, 50, 0.0)}
+    runs = []
+
+    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule, mixture=0):
+        runs.append((name, seed, k, clusters, mixture, ema, schedule))
+        return {"fid": 50.0 + 20 * seed, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0,
+                "between": 0.0, "nn_ratio": 1.0, "train_seconds": 30.0 + seed}
+
+    monkeypatch.setattr(P, "probe", probe_spy)
+    monkeypatch.setattr(P, "load_mnist", lambda: None)
+    monkeypatch.setattr(runner, "prepare", lambda digits: None)
+    assert P.main(["--cpu-goal", "--seeds", "0", "1"]) == 0
+    assert [run[:2] for run in runs] == [(name, seed) for name in T.CPU_GOAL for seed in (0, 1)], \
+        f"--cpu-goal should run every model at each seed; it ran {[run[:2] for run in runs]}"
+    for name, seed, k, clusters, mixture, ema, schedule in runs:
+        assert (clusters, mixture, ema) == measured[name] and k == 0, \
+            f"{name}: expected (clusters, mixture, ema) {measured[name]}, found {(clusters, mixture, ema)}"
+        assert schedule == T.FAST_SELF_CONDITIONED.get(name, {}), f"{name} should play its self-conditioned schedule"
+    schedules = {run[0]: run[6] for run in runs}
+    steps = {name: schedule.get("steps") for name, schedule in schedules.items()}
+    assert steps["wgan"] == 1350 and schedules["wgan"]["batch_size"] == 32 and steps["lapgan"] == {"8x8": 2000, "16x16": 1100, "32x32": 100}, steps
+    assert schedules["lapgan"].get("level_ema") == 0.99, "LAPGAN's levels are sampled as averages in its recipe"
+    out = capsys.readouterr().out
+    row = "| lapgan | 0 | 200 | 0 | 50.0-70.0 (50.0, 70.0) | 1 of 2 | 30.0-31.0 |"
+    assert row in out, f"the summary should count one seed of two at FID <= 60; expected {row!r} in\n{out}"
+
+    runs.clear()
+    assert P.main(["lsgan", "--cpu-goal"]) == 0
+    assert runs == [("lsgan", 0, 0, 50, 0, 0.99, {"lr": 5e-4})], f"--cpu-goal lsgan gave {runs}"
+    for argv, why in ((["--cpu-goal", "--clusters", "20"], "not --clusters"), (["--cpu-goal", "--ema", "0"], "--ema"),
+                      (["--cpu-goal", "--set", "steps=5"], "not --set"), ([], "name at least one model"),
+                      (["dcgann"], "unknown model dcgann")):
+        with pytest.raises(SystemExit):
+            P.main(argv)
+        assert why in capsys.readouterr().err, f"{argv}: the error should say {why!r}"

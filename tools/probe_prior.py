@@ -6,6 +6,7 @@ asked, the fast schedule.
     python3 tools/probe_prior.py gan dcgan sngan --clusters 0 20 --schedule self-conditioned --ema 0.99
     python3 tools/probe_prior.py lapgan --clusters 0 200 --schedule self-conditioned --ema 0.995 --set lambda_l1=0
     python3 tools/probe_prior.py vaegan --mixture 0 20 --seeds 0 1 2
+    python3 tools/probe_prior.py --cpu-goal --seeds 0 1 2 3 4 5
 
 Each run is a row of tools/results.py (same recipe, same budget, same measures on the same 500 test digits), its seed
 set to one of ``--seeds``. With ``--anchors 0`` the prior is the usual N(0, I). With ``--anchors K`` it is K fixed
@@ -31,8 +32,10 @@ without labels. ``--ema D`` keeps a moving average of the generator's weights (L
 GAN: none; decay D) and samples it, as the self-conditioned row does. Besides the results table's measures, each run
 prints how far its samples' digit classes (FeatureNet's reading) are from the test digits' shares (total variation: 0
 for the same shares, 1 for disjoint) and the share of samples between two digits (FeatureNet gives a second digit
-more than 10 %). The README's results section reports what it gives. A maintainer tool, outside the course_lib
-package.
+more than 10 %). ``--cpu-goal`` runs each model named (default: all) with its recipe for the issue's CPU goal,
+train_pretrained.CPU_GOAL (its clusters or mixture and its average, on the self-conditioned schedules), and ends, as
+any run of several seeds does, with each model's FIDs seed by seed and how many are at 60 or less. The README's
+results section reports what it gives. A maintainer tool, outside the course_lib package.
 """
 from __future__ import annotations
 
@@ -218,9 +221,67 @@ def parse_schedule(items: list[str]) -> dict:
     return out
 
 
+def plans(a, ap) -> list[tuple]:
+    """What main runs, model by model: (name, anchors, clusters, mixtures, ema, schedule); with --cpu-goal each
+    model's train_pretrained.CPU_GOAL recipe on the self-conditioned schedules, and every model if none is named."""
+    if a.cpu_goal:
+        given = [flag for flag, value in (("--anchors", a.anchors), ("--clusters", a.clusters), ("--mixture", a.mixture),
+                                          ("--ema", a.ema), ("--schedule", a.schedule), ("--set", a.changes))
+                 if value not in (None, [])]
+        if given:
+            ap.error(f"--cpu-goal sets the prior, the average and the schedule of each model; not {', '.join(given)} "
+                     "(run without --cpu-goal to change them)")
+        return [(name, [0], [T.CPU_GOAL[name].get("clusters", 0)], [T.CPU_GOAL[name].get("mixture", 0)],
+                 T.CPU_GOAL[name].get("ema", 0.0), dict(T.FAST_SELF_CONDITIONED.get(name, {})))
+                for name in a.models or list(T.CPU_GOAL)]
+    if not a.models:
+        ap.error("name at least one model (or ask for --cpu-goal, which runs them all)")
+    anchors = a.anchors if a.anchors is not None else (
+        [0] if a.clusters is not None or {"lapgan", "vaegan"} & set(a.models) else [0, 200])
+    clusters, mixture, ema = a.clusters or [0], a.mixture or [0], a.ema or 0.0
+    if any(k < 0 for k in anchors + clusters + mixture):
+        ap.error("--anchors, --clusters, --mixture: K must be 0 (the plain prior) or positive")
+    if not 0 <= ema < 1:
+        ap.error(f"--ema: a decay in [0, 1) (0: no average); got {ema}")
+    try:
+        changes = parse_schedule(a.changes)
+        out = []
+        for name in a.models:
+            for k in anchors:
+                for c in clusters:
+                    for m in mixture:
+                        check_request(name, k, c, ema, m)
+            schedule = {**(T.FAST_SELF_CONDITIONED.get(name, {}) if a.schedule == "self-conditioned" else {}),
+                        **changes}
+            check_schedule(name, schedule)
+            out.append((name, anchors, clusters, mixture, ema, schedule))
+    except ValueError as e:
+        ap.error(str(e))
+    return out
+
+
+def summary(rows: list[dict], goal: float = 60.0) -> str:
+    """Per model and prior: the FID over the seeds (each seed's in order), how many reach ``goal``, train seconds."""
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["model"], row["anchors"], row["clusters"], row["mixture"]), []).append(row)
+    lines = [f"| model | anchors | clusters | mixture | FID (seed by seed) | seeds at <= {goal:g} | train s |",
+             "| --- " * 7 + "|"]
+    for (name, k, c, m), group in groups.items():
+        fids, secs = [r["fid"] for r in group], [r["train_seconds"] for r in group]
+        each = ", ".join(f"{f:.1f}" for f in fids)
+        lines.append(f"| {name} | {k} | {c} | {m} | {min(fids):.1f}-{max(fids):.1f} ({each}) | "
+                     f"{sum(f <= goal for f in fids)} of {len(fids)} | {min(secs):.1f}-{max(secs):.1f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("models", nargs="+", choices=MODELS)
+    ap.add_argument("models", nargs="*", metavar="MODEL",     # checked below: argparse refuses choices for no model
+                    help=f"any of {', '.join(MODELS)} (with --cpu-goal: default all)")
+    ap.add_argument("--cpu-goal", action="store_true",
+                    help="each model with its recipe for FID <= 60 in about 30 s on 2 cores (train_pretrained.CPU_GOAL: "
+                         "its prior and average, on FAST_SELF_CONDITIONED's schedule), then the FIDs per model")
     ap.add_argument("--anchors", type=int, nargs="+", default=None,
                     help="K for each run; 0: the plain prior (default: 0 200, or 0 when --clusters is given or "
                          "lapgan or vaegan is probed)")
@@ -229,62 +290,49 @@ def main(argv=None) -> int:
     ap.add_argument("--clusters", type=int, nargs="+", default=None,
                     help="K for each run: self-conditioned players on K pixel clusters (LAPGAN: its 8x8 level's); "
                          "0: the row's own players (default)")
-    ap.add_argument("--mixture", type=int, nargs="+", default=[0],
+    ap.add_argument("--mixture", type=int, nargs="+", default=None,
                     help="K for each run of vaegan: its prior a K-component Gaussian mixture fitted to the encoder's "
                          "means after the VAE phase; 0: N(0, I) (default)")
-    ap.add_argument("--schedule", choices=("table", "self-conditioned"), default="table",
+    ap.add_argument("--schedule", choices=("table", "self-conditioned"), default=None,
                     help="the fast schedules: the results table's (default) or train_pretrained.FAST_SELF_CONDITIONED "
                          "(rows without an entry there, such as vaegan, keep the table's)")
     ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="changes",
                     help=f"change the fast recipe's schedule for every run ({', '.join(SCHEDULE)}; each model takes "
                          "only its own: lapgan no steps or k, vaegan only batch_size, the others no LAPGAN keys)")
-    ap.add_argument("--ema", type=float, default=0.0,
+    ap.add_argument("--ema", type=float, default=None,
                     help="a moving average of the generator's weights with this decay (default 0: none, as the table; "
                          "LAPGAN: its 8x8 generator's; vaegan has none); "
                          "it starts from the initial weights, so keep it for rows of a thousand steps or more")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     a = ap.parse_args(argv)
-    anchors = a.anchors if a.anchors is not None else (
-        [0] if a.clusters is not None or {"lapgan", "vaegan"} & set(a.models) else [0, 200])
-    a.clusters = a.clusters if a.clusters is not None else [0]
-    if any(k < 0 for k in anchors + a.clusters + a.mixture):
-        ap.error("--anchors, --clusters, --mixture: K must be 0 (the plain prior) or positive")
-    if not 0 <= a.ema < 1:
-        ap.error(f"--ema: a decay in [0, 1) (0: no average); got {a.ema}")
-    schedules = {}
-    try:
-        changes = parse_schedule(a.changes)
-        for name in a.models:
-            for k in anchors:
-                for c in a.clusters:
-                    for m in a.mixture:
-                        check_request(name, k, c, a.ema, m)
-            schedules[name] = {**(T.FAST_SELF_CONDITIONED.get(name, {}) if a.schedule == "self-conditioned" else {}),
-                               **changes}
-            check_schedule(name, schedules[name])
-    except ValueError as e:
-        ap.error(str(e))
+    unknown = [name for name in a.models if name not in MODELS]
+    if unknown:
+        ap.error(f"unknown model {', '.join(unknown)}: choose from {', '.join(MODELS)}")
+    runs = plans(a, ap)
     digits = load_mnist()
     R.prepare(digits)
     print("| model | seed | prior | schedule | average | FID | precision | recall | classes | class TV "
           "| between two digits | NN ratio | train s |\n" + "| --- " * 13 + "|")
-    for name in a.models:
-        schedule = schedules[name]
+    rows = []
+    for name, anchors, clusters, mixture, ema, schedule in runs:
         for seed in a.seeds:
             for k in anchors:
-                for c, m in [(c, m) for c in a.clusters for m in a.mixture]:
-                    row = probe(name, seed, k, digits, a.spread, a.noise, a.ema, c, schedule, mixture=m)
+                for c, m in [(c, m) for c in clusters for m in mixture]:
+                    row = probe(name, seed, k, digits, a.spread, a.noise, ema, c, schedule, mixture=m)
+                    rows.append({"model": name, "seed": seed, "anchors": k, "clusters": c, "mixture": m, **row})
                     prior = (f"{k} anchors (spread {a.spread:g}, noise {a.noise:g})" if k else
                              f"a Gaussian mixture of {m} on the encoder's means" if m else
                              f"{c} clusters, told the 8x8 level's players" if c and name == "lapgan" else
                              f"{c} clusters, told both players" if c else "N(0, I)")
                     changed = describe(schedule)
-                    cells = [name, seed, prior, changed, a.ema or "none", f"{row['fid']:.1f}",
+                    cells = [name, seed, prior, changed, ema or "none", f"{row['fid']:.1f}",
                              f"{row['precision']:.3f}", f"{row['recall']:.3f}", row["classes"],
                              f"{row['class_tv']:.3f}", f"{row['between']:.3f}", f"{row['nn_ratio']:.2f}",
                              f"{row['train_seconds']:.1f}"]
                     print("| " + " | ".join(map(str, cells)) + " |", flush=True)
                     print("JSON " + json.dumps(row), file=sys.stderr, flush=True)
+    if a.cpu_goal or len(a.seeds) > 1:
+        print("\n" + summary(rows), flush=True)
     return 0
 
 
