@@ -576,7 +576,8 @@ def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monk
         assert schedule == T.FAST_SELF_CONDITIONED.get(name, {}), f"{name} should play its self-conditioned schedule"
     schedules = {run[0]: run[6] for run in runs}
     steps = {name: schedule.get("steps") for name, schedule in schedules.items()}
-    assert steps["wgan"] == 1350 and schedules["wgan"]["batch_size"] == 32 and steps["lapgan"] == {"8x8": 2000, "16x16": 1100, "32x32": 100}, steps
+    assert steps["wgan"] == 1350 and schedules["wgan"]["batch_size"] == 32, schedules["wgan"]
+    assert steps["lapgan"] == {"8x8": 2000, "16x16": 1100, "32x32": 100}, steps
     assert schedules["lapgan"].get("level_ema") == 0.99, "LAPGAN's levels are sampled as averages in its recipe"
     out = capsys.readouterr().out
     row = "| lapgan | 0 | 200 | 0 | 50.0-70.0 (50.0, 70.0) | 1 of 2 | 30.0-31.0 |"
@@ -585,7 +586,13 @@ def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monk
     runs.clear()
     assert P.main(["lsgan", "--cpu-goal"]) == 0
     assert runs == [("lsgan", 0, 0, 50, 0, 0.99, {"lr": 5e-4})], f"--cpu-goal lsgan gave {runs}"
-    for argv, why in ((["--cpu-goal", "--clusters", "20"], "not --clusters"), (["--cpu-goal", "--ema", "0"], "--ema"),
+    runs.clear()
+    monkeypatch.setitem(T.CPU_GOAL, "dcgan", {"clusters": 7, "ema": 0.9})     # the recipe is read, not restated
+    assert P.main(["dcgan", "--cpu-goal"]) == 0
+    assert runs == [("dcgan", 0, 0, 7, 0, 0.9, {})], f"--cpu-goal should read CPU_GOAL['dcgan']; it ran {runs}"
+    for argv, why in ((["--cpu-goal", "--clusters", "20"], "not --clusters"), (["--cpu-goal", "--ema", "0"], "not --ema"),
+                      (["--cpu-goal", "--anchors", "0"], "not --anchors"), (["--cpu-goal", "--mixture", "0"],
+                      "not --mixture"), (["--cpu-goal", "--schedule", "table"], "not --schedule"),
                       (["--cpu-goal", "--set", "steps=5"], "not --set"), ([], "name at least one model"),
                       (["dcgann"], "unknown model dcgann")):
         with pytest.raises(SystemExit):

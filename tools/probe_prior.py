@@ -225,9 +225,9 @@ def plans(a, ap) -> list[tuple]:
     """What main runs, model by model: (name, anchors, clusters, mixtures, ema, schedule); with --cpu-goal each
     model's train_pretrained.CPU_GOAL recipe on the self-conditioned schedules, and every model if none is named."""
     if a.cpu_goal:
-        given = [flag for flag, value in (("--anchors", a.anchors), ("--clusters", a.clusters), ("--mixture", a.mixture),
-                                          ("--ema", a.ema), ("--schedule", a.schedule), ("--set", a.changes))
-                 if value not in (None, [])]
+        flags = (("--anchors", a.anchors), ("--clusters", a.clusters), ("--mixture", a.mixture), ("--ema", a.ema),
+                 ("--schedule", a.schedule), ("--set", a.changes))
+        given = [flag for flag, value in flags if value not in (None, [])]
         if given:
             ap.error(f"--cpu-goal sets the prior, the average and the schedule of each model; not {', '.join(given)} "
                      "(run without --cpu-goal to change them)")
@@ -280,8 +280,8 @@ def main(argv=None) -> int:
     ap.add_argument("models", nargs="*", metavar="MODEL",     # checked below: argparse refuses choices for no model
                     help=f"any of {', '.join(MODELS)} (with --cpu-goal: default all)")
     ap.add_argument("--cpu-goal", action="store_true",
-                    help="each model with its recipe for FID <= 60 in about 30 s on 2 cores (train_pretrained.CPU_GOAL: "
-                         "its prior and average, on FAST_SELF_CONDITIONED's schedule), then the FIDs per model")
+                    help="each model with its recipe for FID <= 60 in about 30 s on 2 cores (train_pretrained."
+                         "CPU_GOAL: its prior and average, on FAST_SELF_CONDITIONED's schedule), then the FIDs per model")
     ap.add_argument("--anchors", type=int, nargs="+", default=None,
                     help="K for each run; 0: the plain prior (default: 0 200, or 0 when --clusters is given or "
                          "lapgan or vaegan is probed)")

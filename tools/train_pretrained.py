@@ -141,7 +141,7 @@ FAST = {
 # WGANs' 240-300 generator steps are too few (the table's WGAN-GP: FID 313; its clipped WGAN draws no digits), so they
 # take fewer critic steps per generator step and more generator steps, at a higher learning rate; the clipped WGAN,
 # whose critic learns slowly, reached 60 at one seed of six and four on 850 steps of 64 (20 and 50 clusters); with 50
-# clusters and --ema 0.995, at every seed on 1,200 of 64 (28-49, but in 40 s) and on 1,350 of 32 (37-57, in 25-27 s;
+# clusters and --ema 0.995, at every seed on 1,200 of 64 (28-49, but in 40 s) and on 1,350 of 32 (37-57, in 25-28 s;
 # 1,500 of 32 at five of six). LAPGAN (whose 8x8 level --clusters self-conditions; see train_lapgan) spends more steps
 # on its cheap 8x8 level (2,000, batch 64 as before) at a lower learning rate, more on the 16x16 level (1,100), whose
 # errors the 32x32 level inherits, and fewer on the 32x32 level (100), these two in batches of 32 with five
