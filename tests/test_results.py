@@ -203,18 +203,20 @@ def test_anchored_prior_picks_anchors_uniformly_and_probe_restores_the_recipe(mo
         "the probe left its changes behind"
 
 
-def _main_with_probe_spy(monkeypatch, argv) -> list[tuple]:
-    """tools/probe_prior.py's main run with ``probe`` replaced by a spy (no data, no training): the runs it asked
-    for, as (model, anchors, clusters, mixture, schedule)."""
+def _main_with_probe_spy(monkeypatch, argv, detail: bool = False) -> list[tuple]:
+    """tools/probe_prior.py's main run with ``probe`` replaced by a spy (no data, no training; FID 50 + 20 * seed,
+    train seconds 30 + seed): the runs it asked for, as (model, anchors, clusters, mixture, schedule), or with
+    ``detail`` as (model, seed, anchors, clusters, mixture, ema, schedule). The spy stays in place after the call."""
     import probe_prior as P
     import results as runner
 
     runs = []
 
     def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule, mixture=0):
-        runs.append((name, k, clusters, mixture, schedule))
-        return {"fid": 1.0, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0, "between": 0.0,
-                "nn_ratio": 1.0, "train_seconds": 1.0}
+        runs.append((name, seed, k, clusters, mixture, ema, schedule) if detail else (name, k, clusters, mixture,
+                                                                                       schedule))
+        return {"fid": 50.0 + 20 * seed, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0,
+                "between": 0.0, "nn_ratio": 1.0, "train_seconds": 30.0 + seed}
 
     monkeypatch.setattr(P, "probe", probe_spy)
     monkeypatch.setattr(P, "load_mnist", lambda: None)
@@ -551,23 +553,12 @@ def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monk
     counts the seeds at FID <= 60, and flags that would change a recipe are refused. The recipes are the ones the
     README's measurements were taken with: changing one means measuring it again."""
     import probe_prior as P
-    import results as runner
     import train_pretrained as T
 
     assert set(T.CPU_GOAL) == set(P.MODELS), f"models without a CPU-goal recipe: {set(P.MODELS) - set(T.CPU_GOAL)}"
     measured = {"gan": (20, 0, 0.99), "dcgan": (20, 0, 0.99), "sngan": (20, 0, 0.99), "wgangp": (20, 0, 0.99),
                 "lsgan": (50, 0, 0.99), "wgan": (50, 0, 0.995), "lapgan": (200, 0, 0.995), "vaegan": (0, 50, 0.0)}
-    runs = []
-
-    def probe_spy(name, seed, k, digits, spread, noise, ema, clusters, schedule, mixture=0):
-        runs.append((name, seed, k, clusters, mixture, ema, schedule))
-        return {"fid": 50.0 + 20 * seed, "precision": 1.0, "recall": 1.0, "classes": 10, "class_tv": 0.0,
-                "between": 0.0, "nn_ratio": 1.0, "train_seconds": 30.0 + seed}
-
-    monkeypatch.setattr(P, "probe", probe_spy)
-    monkeypatch.setattr(P, "load_mnist", lambda: None)
-    monkeypatch.setattr(runner, "prepare", lambda digits: None)
-    assert P.main(["--cpu-goal", "--seeds", "0", "1"]) == 0
+    runs = _main_with_probe_spy(monkeypatch, ["--cpu-goal", "--seeds", "0", "1"], detail=True)
     assert [run[:2] for run in runs] == [(name, seed) for name in T.CPU_GOAL for seed in (0, 1)], \
         f"--cpu-goal should run every model at each seed; it ran {[run[:2] for run in runs]}"
     for name, seed, k, clusters, mixture, ema, schedule in runs:
