@@ -102,7 +102,10 @@ def test_execute_full_writes_a_copy_in_the_full_budget(tmp_path):
     assert src.read_bytes() == before, "execute --full must never change the notebook it runs"
     times = json.loads((out / "times.json").read_text())
     assert [(t["notebook"], t["ok"]) for t in times["notebooks"]] == [(str(src), True)], times
-    assert "tiny.ipynb" in r.stdout and " ok" in r.stdout, r.stdout
+    cells = times["notebooks"][0]["slowest_cells"]
+    assert [(c["cell"], c["source"]) for c in cells] == [(1, "import os, course_lib")], cells
+    assert 0 <= cells[0]["seconds"] <= times["notebooks"][0]["seconds"], cells
+    assert "tiny.ipynb" in r.stdout and " ok" in r.stdout and "slowest: cell 1 " in r.stdout, r.stdout
 
 
 def test_execute_full_reports_a_failing_notebook_and_carries_on(tmp_path):

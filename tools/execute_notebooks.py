@@ -8,7 +8,9 @@ In place (what ``python3 course.py execute`` does), outputs are written back (wi
 are committed executed. With ``--out`` (what ``python3 course.py execute --full`` does), each executed notebook
 is written to ``DIR/<its path relative to the repository>`` and the committed file is never touched; a failing
 notebook is written up to its failing cell, the others still run, and a table of times (also saved as
-``FILE``, default ``DIR/times.json``) closes the run. The budget is whatever ``COURSE_BUDGET`` says.
+``FILE``, default ``DIR/times.json``, with each notebook's three slowest cells) closes the run. The budget is
+whatever ``COURSE_BUDGET`` says. Either way each notebook's line names its slowest cells, from the timestamps
+nbclient records (the README's Time table quotes them).
 
 Every notebook runs in its own folder as working directory, as nbgrader and nbval run them. Widget state and
 execution timestamps are dropped: they change on every run and make diffs unreadable.
@@ -22,6 +24,7 @@ import platform
 import re
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -37,12 +40,33 @@ def _clean(nb) -> None:
         cell.metadata.pop("execution", None)
 
 
-def execute(path: str | os.PathLike, timeout: int = 600, write: bool = True, out: str | os.PathLike | None = None
-            ) -> float:
+def cell_seconds(nb) -> list[dict]:
+    """Every code cell that ran, slowest first: {"cell": its number (from 1), "seconds", "source": its first
+    line}, timed from nbclient's timestamps (input received to reply sent) before ``_clean`` drops them."""
+    rows = []
+    for i, cell in enumerate(nb.cells, 1):
+        stamps = cell.get("metadata", {}).get("execution", {})
+        if cell.cell_type != "code" or not {"iopub.execute_input", "shell.execute_reply"} <= set(stamps):
+            continue
+        start, end = (datetime.fromisoformat(stamps[k].replace("Z", "+00:00"))
+                      for k in ("iopub.execute_input", "shell.execute_reply"))
+        first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
+        rows.append({"cell": i, "seconds": round((end - start).total_seconds(), 1), "source": first[:60]})
+    return sorted(rows, key=lambda r: -r["seconds"])
+
+
+def slowest(cells: list[dict], n: int = 3) -> str:
+    """'cell 12 15.4 s (train(...)), ...' for the n slowest of cell_seconds' rows."""
+    return ", ".join(f"cell {c['cell']} {c['seconds']:.1f} s ({c['source']})" for c in cells[:n])
+
+
+def execute(path: str | os.PathLike, timeout: int = 600, write: bool = True, out: str | os.PathLike | None = None,
+            cells: list | None = None) -> float:
     """Run every cell of the notebook at ``path`` in its own folder; return the wall time in seconds.
 
     The executed notebook is written back to ``path`` (``write``), or to ``out`` when given; on an error it is
-    written there up to the failing cell before the error propagates (never back to ``path``)."""
+    written there up to the failing cell before the error propagates (never back to ``path``). A list passed as
+    ``cells`` receives cell_seconds' rows (the cells that ran, slowest first)."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=False,
@@ -52,6 +76,8 @@ def execute(path: str | os.PathLike, timeout: int = 600, write: bool = True, out
         client.execute()
     finally:
         seconds = time.time() - t0
+        if cells is not None:
+            cells.extend(cell_seconds(nb))
         _clean(nb)
         if out is not None:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -98,15 +124,16 @@ def run_all(notebooks: list[str], out_dir: Path, times: Path, timeout: int) -> i
         src = Path(nb)
         dest = copy_path(src, out_dir)
         print(f"{nb}: running ...", flush=True)
-        t0 = time.time()
+        t0, cells = time.time(), []
         try:
-            execute(src, timeout=timeout, out=dest)
+            execute(src, timeout=timeout, out=dest, cells=cells)
             row = {"notebook": nb, "seconds": round(time.time() - t0, 1), "ok": True, "error": None}
         except Exception as err:  # noqa: BLE001 - report and carry on with the next notebook
             row = {"notebook": nb, "seconds": round(time.time() - t0, 1), "ok": False, "error": last_line(err)}
-        row["output"] = str(dest)
+        row["output"], row["slowest_cells"] = str(dest), cells[:3]
         rows.append(row)
-        print(f"{nb}: {'ok' if row['ok'] else 'FAILED'} in {row['seconds']:.1f} s -> {dest}", flush=True)
+        print(f"{nb}: {'ok' if row['ok'] else 'FAILED'} in {row['seconds']:.1f} s -> {dest}"
+              + (f"; slowest: {slowest(cells)}" if cells else ""), flush=True)
     width = max([len("notebook")] + [len(r["notebook"]) for r in rows])
     print(f"\n{'notebook':<{width}}  {'seconds':>8}  result")
     for r in rows:
@@ -138,7 +165,9 @@ def main(argv) -> int:
         if args.times:
             parser.error("--times needs --out")
         for p in args.notebooks:
-            print(f"{p}: executed in {execute(p, timeout=args.timeout):.1f} s", flush=True)
+            cells = []
+            seconds = execute(p, timeout=args.timeout, cells=cells)
+            print(f"{p}: executed in {seconds:.1f} s" + (f"; slowest: {slowest(cells)}" if cells else ""), flush=True)
         return 0
     return run_all(args.notebooks, args.out, args.times or args.out / "times.json", args.timeout)
 
