@@ -88,7 +88,8 @@ def test_execute_full_writes_a_copy_in_the_full_budget(tmp_path):
 
     src = tmp_path / "tiny.ipynb"
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import os, course_lib\nprint(course_lib.budget())\nprint(os.getcwd())")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Tiny\n## 1. Where it runs"),
+                nbformat.v4.new_code_cell("import os, course_lib\nprint(course_lib.budget())\nprint(os.getcwd())")]
     nbformat.write(nb, src)
     before = src.read_bytes()
     out = tmp_path / "out"
@@ -96,16 +97,17 @@ def test_execute_full_writes_a_copy_in_the_full_budget(tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     copy = out / "tiny.ipynb"
     assert copy.is_file(), f"no executed copy in {out}:\n{r.stdout}"
-    printed = "".join(o.get("text", "") for o in nbformat.read(copy, as_version=4).cells[0].outputs)
+    printed = "".join(o.get("text", "") for o in nbformat.read(copy, as_version=4).cells[1].outputs)
     assert "budget: full" in printed, printed
     assert str(tmp_path) in printed, f"the notebook should run in its own folder, printed:\n{printed}"
     assert src.read_bytes() == before, "execute --full must never change the notebook it runs"
     times = json.loads((out / "times.json").read_text())
     assert [(t["notebook"], t["ok"]) for t in times["notebooks"]] == [(str(src), True)], times
     cells = times["notebooks"][0]["slowest_cells"]
-    assert [(c["cell"], c["source"]) for c in cells] == [(1, "import os, course_lib")], cells
+    found = [(c["cell"], c["section"], c["source"]) for c in cells]
+    assert found == [(2, "1. Where it runs", "import os, course_lib")], cells
     assert 0 <= cells[0]["seconds"] <= times["notebooks"][0]["seconds"], cells
-    assert "tiny.ipynb" in r.stdout and " ok" in r.stdout and "slowest: cell 1 " in r.stdout, r.stdout
+    assert "tiny.ipynb" in r.stdout and " ok" in r.stdout and "slowest: cell 2 " in r.stdout, r.stdout
 
 
 def test_execute_full_reports_a_failing_notebook_and_carries_on(tmp_path):

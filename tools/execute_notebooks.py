@@ -42,22 +42,28 @@ def _clean(nb) -> None:
 
 def cell_seconds(nb) -> list[dict]:
     """Every code cell that ran, slowest first: {"cell": its number (from 1), "seconds", "source": its first
-    line}, timed from nbclient's timestamps (input received to reply sent) before ``_clean`` drops them."""
-    rows = []
+    line, "section": the last Markdown heading above it}, timed from nbclient's timestamps (input received to
+    reply sent) before ``_clean`` drops them."""
+    rows, section = [], ""
     for i, cell in enumerate(nb.cells, 1):
+        if cell.cell_type == "markdown":
+            heads = [ln.lstrip("#").strip() for ln in cell.source.splitlines() if ln.startswith("#")]
+            section = heads[-1][:60] if heads else section
         stamps = cell.get("metadata", {}).get("execution", {})
         if cell.cell_type != "code" or not {"iopub.execute_input", "shell.execute_reply"} <= set(stamps):
             continue
         start, end = (datetime.fromisoformat(stamps[k].replace("Z", "+00:00"))
                       for k in ("iopub.execute_input", "shell.execute_reply"))
         first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
-        rows.append({"cell": i, "seconds": round((end - start).total_seconds(), 1), "source": first[:60]})
+        rows.append({"cell": i, "seconds": round((end - start).total_seconds(), 1), "source": first[:60],
+                     "section": section})
     return sorted(rows, key=lambda r: -r["seconds"])
 
 
 def slowest(cells: list[dict], n: int = 3) -> str:
-    """'cell 12 15.4 s (train(...)), ...' for the n slowest of cell_seconds' rows."""
-    return ", ".join(f"cell {c['cell']} {c['seconds']:.1f} s ({c['source']})" for c in cells[:n])
+    """'cell 12 15.4 s (3. Training: train(...)), ...' for the n slowest of cell_seconds' rows."""
+    return ", ".join(f"cell {c['cell']} {c['seconds']:.1f} s ({c['section'] + ': ' if c['section'] else ''}"
+                     f"{c['source']})" for c in cells[:n])
 
 
 def execute(path: str | os.PathLike, timeout: int = 600, write: bool = True, out: str | os.PathLike | None = None,
