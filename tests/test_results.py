@@ -556,7 +556,7 @@ def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monk
     import train_pretrained as T
 
     assert set(T.CPU_GOAL) == set(P.MODELS), f"models without a CPU-goal recipe: {set(P.MODELS) - set(T.CPU_GOAL)}"
-    measured = {"gan": (20, 0, 0.99), "dcgan": (20, 0, 0.99), "sngan": (20, 0, 0.99), "wgangp": (20, 0, 0.99),
+    measured = {"gan": (50, 0, 0.99), "dcgan": (20, 0, 0.99), "sngan": (20, 0, 0.99), "wgangp": (20, 0, 0.99),
                 "lsgan": (50, 0, 0.99), "wgan": (50, 0, 0.995), "lapgan": (200, 0, 0.995), "vaegan": (0, 50, 0.0)}
     runs = _main_with_probe_spy(monkeypatch, ["--cpu-goal", "--seeds", "0", "1"], detail=True)
     assert [run[:2] for run in runs] == [(name, seed) for name in T.CPU_GOAL for seed in (0, 1)], \
@@ -568,6 +568,7 @@ def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monk
     schedules = {run[0]: run[6] for run in runs}
     steps = {name: schedule.get("steps") for name, schedule in schedules.items()}
     assert steps["wgan"] == 1350 and schedules["wgan"]["batch_size"] == 32, schedules["wgan"]
+    assert steps["sngan"] == 1150, schedules["sngan"]
     assert steps["lapgan"] == {"8x8": 2000, "16x16": 1100, "32x32": 100}, steps
     assert schedules["lapgan"].get("level_ema") == 0.99, "LAPGAN's levels are sampled as averages in its recipe"
     out = capsys.readouterr().out
