@@ -147,8 +147,9 @@ FAST = {
 # errors the 32x32 level inherits, and fewer on the 32x32 level (100), these two in batches of 32 with five
 # convolutions (three in the table's), pix2pix's L1 term (lambda 100) and a moving average of their weights (decay 0.99
 # after a warm-up). With 200 clusters of its 8x8 images and --ema 0.995 it reaches FID 45-59 over six seeds, but in
-# 37-39 s (with 50 clusters of the digits' pixels, 700 steps at 16x16 and no level average: 54-138; with 1,500 steps at
-# 8x8 and four convolutions, in 29-31 s: 56-77). SN-GAN's power iterations make its steps the dearest of the
+# 37-43 s, by the hour (with 50 clusters of the digits' pixels, 700 steps at 16x16 and no level average: 54-138; with
+# 1,500 steps at 8x8 and four convolutions, in 29-31 s: 56-77; with an 8x8 level of 1,000 steps of 128 at 2e-3 and 900
+# steps at 16x16, in 29-33 s: 40-67, five seeds of six). SN-GAN's power iterations make its steps the dearest of the
 # DCGAN-sized players': 1,150 of them (the table's 1,300 took up to 32 s) reach FID 38-50 over six seeds.
 FAST_SELF_CONDITIONED = {"dcgan": {}, "sngan": {"steps": 1150}, "lsgan": {"lr": 5e-4},
                          "wgangp": {"k": 2, "steps": 600, "lr": 2e-3},
@@ -157,12 +158,12 @@ FAST_SELF_CONDITIONED = {"dcgan": {}, "sngan": {"steps": 1150}, "lsgan": {"lr": 
                                     "level_batch_size": 32, "level_depth": 5, "lambda_l1": 100.0, "level_ema": 0.99}}
 
 # The issue's CPU goal, every noise-to-image GAN of the course at FID <= 60 in about 30 s on 2 CPU cores, seed after
-# seed (LAPGAN: under 40): the prior change and weight average each row takes (tools/probe_prior.py --cpu-goal runs
-# them all, on the schedules of FAST_SELF_CONDITIONED; the VAE + GAN keeps the table's). Clusters are told both players
+# seed (LAPGAN: 37-43 s): the prior change and weight average each row takes (tools/probe_prior.py --cpu-goal runs them
+# all, on the schedules of FAST_SELF_CONDITIONED; the VAE + GAN keeps the table's). Clusters are told both players
 # (LAPGAN: its 8x8 level's); the VAE + GAN instead draws from a Gaussian mixture fitted to its encoder's codes. The
-# games whose critic learns slowly or whose samples collapse took more clusters (LSGAN, the clipped WGAN), and so did the
-# MLP GAN, whose 20 clusters left it at 36-58 over six seeds (50: 24-45, for half a second more of clustering); LAPGAN,
-# whose levels compound the 8x8 level's errors, took the most.
+# games whose critic learns slowly or whose samples collapse took more clusters (LSGAN, the clipped WGAN), and so did
+# the MLP GAN, whose 20 clusters left it at 36-58 over six seeds (50: 24-45, for half a second more of clustering);
+# LAPGAN, whose levels compound the 8x8 level's errors, took the most.
 CPU_GOAL = {"gan": {"clusters": 50, "ema": 0.99}, "dcgan": {"clusters": 20, "ema": 0.99},
             "sngan": {"clusters": 20, "ema": 0.99}, "wgangp": {"clusters": 20, "ema": 0.99},
             "lsgan": {"clusters": 50, "ema": 0.99}, "wgan": {"clusters": 50, "ema": 0.995},
