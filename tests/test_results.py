@@ -328,7 +328,9 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
     def loop_spy(stream, d_loss, g_loss, opt_d, opt_g, D, G, steps, **kwargs):
         batch = next(stream)
         call = dict(D=D, G=G, steps=steps, lr=opt_g.param_groups[0]["lr"], batch=len(batch[0]), g=g_loss(batch),
-                    seed=T.RECIPES["lapgan"]["seed"])
+                    seed=T.RECIPES["lapgan"]["seed"],      # each 4-D weight's layout: channels-last, not the usual
+                    channels_last=[p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
+                                   for m in (G, D) for p in m.parameters() if p.dim() == 4])
         if isinstance(G, LevelGenerator) and isinstance(call["g"], tuple):
             last = [m for m in G.modules() if isinstance(m, torch.nn.Conv2d)][-1]
             saved = last.weight.detach().clone(), last.bias.detach().clone()
@@ -380,8 +382,8 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
     assert isinstance(coarse["G"], T.ConditionalCoarseGenerator) and coarse["G"].n_classes == 4 \
         and isinstance(coarse["D"], T.ConditionalMLPDiscriminator), \
         f"the 8x8 level should be self-conditioned on 4 clusters; it trained {type(coarse['G']).__name__}"
-    assert (coarse["steps"], coarse["lr"], coarse["batch"]) == (2, 1e-3, 64), \
-        f"the 8x8 level: 2 steps at coarse_lr 1e-3, batch 64 expected; found {coarse['steps']}, {coarse['lr']}, " \
+    assert (coarse["steps"], coarse["lr"], coarse["batch"]) == (2, 2e-3, 128), \
+        f"the 8x8 level: 2 steps at coarse_lr 2e-3, batch 128 expected; found {coarse['steps']}, {coarse['lr']}, " \
         f"{coarse['batch']}"
     model = seen["model"]
     assert isinstance(model.coarse, T.SelfConditionedGenerator) and model.coarse.conditional is not coarse["G"], \
@@ -410,6 +412,11 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
             f"the L1 term gave {level['l1_of_zero'][0]:.4f}"
     assert model.generators[0] is sixteen["G"] and model.generators[1] is thirtytwo["G"]
     for level in (sixteen, thirtytwo):
+        assert level["channels_last"] and all(level["channels_last"]), \
+            f"with channels_last the levels' players should train in that layout; found {level['channels_last']}"
+    assert all(p.is_contiguous() for p in model.generators.parameters()), \
+        "the trained levels should come back in the usual memory layout"
+    for level in (sixteen, thirtytwo):
         assert any(not torch.equal(pa, p) for pa, p in zip(level["G"].parameters(), level["trained"])), \
             "with level_ema each level should be sampled as its weight average, not as the last weights"
     assert T.FAST["lapgan"] == saved, f"the probe left its schedule behind: {T.FAST['lapgan']}"
@@ -424,9 +431,10 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
         "without clusters the 8x8 level is the plain CoarseGenerator, trained by train_gan"
     assert plain == [("CoarseGenerator", 1, T.FAST["lapgan"]["lr"], 64)], \
         f"the table's 8x8 level: 1 step at the fast lr, batch 64 expected; found {plain}"
-    assert all(torch.is_tensor(c["g"]) and c["batch"] == 64 and
+    assert all(torch.is_tensor(c["g"]) and c["batch"] == 64 and not any(c["channels_last"]) and
                sum(isinstance(m, torch.nn.Conv2d) for m in c["G"].modules()) == 3 for c in calls), \
-        "without the probe's keys the levels keep 3 convolutions, batch 64 and the adversarial loss alone"
+        "without the probe's keys the levels keep 3 convolutions, batch 64, the usual layout and the adversarial " \
+        "loss alone"
 
     for name, schedule, why in (("lapgan", {"steps": 5}, "steps per level"), ("lapgan", {"k": 2}, "critic steps"),
                                 ("dcgan", {"level_depth": 5}, "LAPGAN's keys")):
@@ -434,8 +442,11 @@ def test_lapgan_probe_self_conditions_its_8x8_level_and_changes_only_what_it_is_
             P.probe(name, seed=0, k=0, digits=digits, clusters=4, schedule=schedule)
     with pytest.raises(ValueError, match="no single code"):
         P.probe("lapgan", seed=0, k=3, digits=digits)
-    assert P.parse_schedule(["lambda_l1=0", "level_depth=4", "level_ema=0"]) == \
-        {"lambda_l1": 0.0, "level_depth": 4, "level_ema": 0.0}
+    assert P.parse_schedule(["lambda_l1=0", "level_depth=4", "level_ema=0", "channels_last=0"]) == \
+        {"lambda_l1": 0.0, "level_depth": 4, "level_ema": 0.0, "channels_last": False}
+    assert P.parse_schedule(["channels_last=Yes"]) == {"channels_last": True}
+    with pytest.raises(ValueError, match="1 or 0"):
+        P.parse_schedule(["channels_last=2"])
     with pytest.raises(ValueError, match="non-negative"):
         P.parse_schedule(["lambda_l1=-1"])
     for bad in ("level_ema=1", "level_ema=-0.5"):
@@ -569,7 +580,8 @@ def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monk
     steps = {name: schedule.get("steps") for name, schedule in schedules.items()}
     assert steps["wgan"] == 1350 and schedules["wgan"]["batch_size"] == 32, schedules["wgan"]
     assert steps["sngan"] == 1150, schedules["sngan"]
-    assert steps["lapgan"] == {"8x8": 2000, "16x16": 1100, "32x32": 100}, steps
+    assert steps["lapgan"] == {"8x8": 1200, "16x16": 1000, "32x32": 100}, steps
+    assert schedules["lapgan"].get("channels_last") is True, "LAPGAN's levels train channels-last in its recipe"
     assert schedules["lapgan"].get("level_ema") == 0.99, "LAPGAN's levels are sampled as averages in its recipe"
     out = capsys.readouterr().out
     row = "| lapgan | 0 | 200 | 0 | 50.0-70.0 (50.0, 70.0) | 1 of 2 | 30.0-31.0 |"

@@ -24,18 +24,18 @@ its finer levels already see the coarse image. ``--schedule self-conditioned`` t
 either kind of players, on the schedules of train_pretrained.FAST_SELF_CONDITIONED instead of the table's (the WGAN
 rows' 240-300 generator steps are too few; LAPGAN's changes its levels too: see train_pretrained.train_lapgan);
 ``--set KEY=VALUE`` changes the schedule further (steps, k, lr, batch_size; for LAPGAN lr, batch_size, coarse_lr,
-level_batch_size, level_depth, lambda_l1, level_ema; for the VAE + GAN batch_size). ``--mixture K`` (the VAE + GAN
-only, which has no conditional players here) fits a K-component Gaussian mixture to its encoder's means once the VAE
-phase ends, and draws its adversarial phase's fakes and its samples from that mixture instead of N(0, I): ex-post
-density estimation (Ghosh et al., 2020), a prior with near gaps, learned from the codes of the training digits
-without labels. ``--ema D`` keeps a moving average of the generator's weights (LAPGAN: its 8x8 generator's; the VAE +
-GAN: none; decay D) and samples it, as the self-conditioned row does. Besides the results table's measures, each run
-prints how far its samples' digit classes (FeatureNet's reading) are from the test digits' shares (total variation: 0
-for the same shares, 1 for disjoint) and the share of samples between two digits (FeatureNet gives a second digit
-more than 10 %). ``--cpu-goal`` runs each model named (default: all) with its recipe for the issue's CPU goal,
-train_pretrained.CPU_GOAL (its clusters or mixture and its average, on the self-conditioned schedules), and ends, as
-any run of several seeds does, with each model's FIDs seed by seed and how many are at 60 or less. The README's
-results section reports what it gives. A maintainer tool, outside the course_lib package.
+level_batch_size, level_depth, lambda_l1, level_ema, channels_last; for the VAE + GAN batch_size). ``--mixture K``
+(the VAE + GAN only, which has no conditional players here) fits a K-component Gaussian mixture to its encoder's
+means once the VAE phase ends, and draws its adversarial phase's fakes and its samples from that mixture instead of
+N(0, I): ex-post density estimation (Ghosh et al., 2020), a prior with near gaps, learned from the codes of the
+training digits without labels. ``--ema D`` keeps a moving average of the generator's weights (LAPGAN: its 8x8
+generator's; the VAE + GAN: none; decay D) and samples it, as the self-conditioned row does. Besides the results
+table's measures, each run prints how far its samples' digit classes (FeatureNet's reading) are from the test digits'
+shares (total variation: 0 for the same shares, 1 for disjoint) and the share of samples between two digits
+(FeatureNet gives a second digit more than 10 %). ``--cpu-goal`` runs each model named (default: all) with its recipe
+for the issue's CPU goal, train_pretrained.CPU_GOAL (its clusters or mixture and its average, on the self-conditioned
+schedules), and ends, as any run of several seeds does, with each model's FIDs seed by seed and how many are at 60 or
+less. The README's results section reports what it gives. A maintainer tool, outside the course_lib package.
 """
 from __future__ import annotations
 
@@ -64,11 +64,23 @@ from course_lib.nets import Generator  # noqa: E402
 # LAPGAN (no --anchors: each level draws its own noise; --clusters tells its 8x8 level) and the VAE + GAN (only
 # --mixture: a prior fitted to its encoder's codes)
 MODELS = ("gan", "dcgan", "lsgan", "wgan", "wgangp", "sngan", "lapgan", "vaegan")
+
+
+def flag(value: str) -> bool:
+    """--set's yes/no values: 1, true, yes or 0, false, no (any case)."""
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise ValueError(value)
+
+
 SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int,     # what --set may change
-            "coarse_lr": float, "level_batch_size": int, "level_depth": int, "lambda_l1": float, "level_ema": float}
+            "coarse_lr": float, "level_batch_size": int, "level_depth": int, "lambda_l1": float, "level_ema": float,
+            "channels_last": flag}
 GAN_KEYS = {"steps", "k", "lr", "batch_size"}
 KEYS = {"lapgan": {"steps", "lr", "batch_size", "coarse_lr", "level_batch_size", "level_depth", "lambda_l1",
-                   "level_ema"},
+                   "level_ema", "channels_last"},
         "vaegan": {"batch_size"}}     # what each trainer reads (train_pretrained.train_lapgan, train_vaegan)
 
 
@@ -212,7 +224,10 @@ def parse_schedule(items: list[str]) -> dict:
         try:
             out[key] = SCHEDULE[key](value)
         except ValueError:
-            raise ValueError(f"--set {item!r}: {key} must be a number of type {SCHEDULE[key].__name__}") from None
+            kind = "1 or 0 (yes or no)" if SCHEDULE[key] is flag else f"a number of type {SCHEDULE[key].__name__}"
+            raise ValueError(f"--set {item!r}: {key} must be {kind}") from None
+        if SCHEDULE[key] is flag:
+            continue
         if key == "level_ema" and not 0 <= out[key] < 1:
             raise ValueError(f"--set {item!r}: level_ema is a decay in [0, 1) (0: no average)")
         if not (0 <= out[key] if key in ("lambda_l1", "level_ema") else 0 < out[key]) or out[key] == float("inf"):

@@ -142,20 +142,23 @@ FAST = {
 # take fewer critic steps per generator step and more generator steps, at a higher learning rate; the clipped WGAN,
 # whose critic learns slowly, reached 60 at one seed of six and four on 850 steps of 64 (20 and 50 clusters); with 50
 # clusters and --ema 0.995, at every seed on 1,200 of 64 (28-49, but in 40 s) and on 1,350 of 32 (37-57, in 25-28 s;
-# 1,500 of 32 at five of six). LAPGAN (whose 8x8 level --clusters self-conditions; see train_lapgan) spends more steps
-# on its cheap 8x8 level (2,000, batch 64 as before) at a lower learning rate, more on the 16x16 level (1,100), whose
-# errors the 32x32 level inherits, and fewer on the 32x32 level (100), these two in batches of 32 with five
-# convolutions (three in the table's), pix2pix's L1 term (lambda 100) and a moving average of their weights (decay 0.99
-# after a warm-up). With 200 clusters of its 8x8 images and --ema 0.995 it reaches FID 45-59 over six seeds, but in
-# 37-43 s, by the hour (with 50 clusters of the digits' pixels, 700 steps at 16x16 and no level average: 54-138; with
-# 1,500 steps at 8x8 and four convolutions, in 29-31 s: 56-77; with an 8x8 level of 1,000 steps of 128 at 2e-3 and 900
-# steps at 16x16, in 29-33 s: 40-67, five seeds of six). SN-GAN's power iterations make its steps the dearest of the
-# DCGAN-sized players': 1,150 of them (the table's 1,300 took up to 32 s) reach FID 38-50 over six seeds.
+# 1,500 of 32 at five of six). LAPGAN (whose 8x8 level --clusters self-conditions; see train_lapgan) trains its cheap
+# 8x8 level, whose steps cost little more at batch 128 than at 64, on 1,200 steps of 128 at Adam 2e-3 (the table's: 800
+# of 64), more steps on the 16x16 level (1,000), whose errors the 32x32 level inherits, and fewer on the 32x32 level
+# (100), these two in batches of 32 with five convolutions (three in the table's), pix2pix's L1 term (lambda 100), a
+# moving average of their weights (decay 0.99 after a warm-up) and their weights and activations in channels-last
+# layout (the same arithmetic, which oneDNN's CPU convolutions run 10-25 % faster). With 200 clusters of its 8x8 images
+# and --ema 0.995 it reaches FID 38-56 over six seeds; the README gives the seconds (2,000 steps of 64 at 1e-3 at 8x8,
+# 1,100 at 16x16, no channels-last: 45-59 in 37-43 s; with 50 clusters of the digits' pixels, 700 steps at 16x16 and
+# no level average: 54-138; a level discriminator trained on the generator's fakes of the step before, saving a
+# generator pass: worse, 50-72). SN-GAN's power iterations make its steps the dearest of the DCGAN-sized players':
+# 1,150 of them (the table's 1,300 took up to 32 s) reach FID 38-50 over six seeds.
 FAST_SELF_CONDITIONED = {"dcgan": {}, "sngan": {"steps": 1150}, "lsgan": {"lr": 5e-4},
                          "wgangp": {"k": 2, "steps": 600, "lr": 2e-3},
                          "wgan": {"k": 1, "steps": 1350, "batch_size": 32, "lr": 2e-3},
-                         "lapgan": {"steps": {"8x8": 2000, "16x16": 1100, "32x32": 100}, "coarse_lr": 1e-3,
-                                    "level_batch_size": 32, "level_depth": 5, "lambda_l1": 100.0, "level_ema": 0.99}}
+                         "lapgan": {"steps": {"8x8": 1200, "16x16": 1000, "32x32": 100}, "batch_size": 128,
+                                    "coarse_lr": 2e-3, "level_batch_size": 32, "level_depth": 5, "lambda_l1": 100.0,
+                                    "level_ema": 0.99, "channels_last": True}}
 
 # The issue's CPU goal, every noise-to-image GAN of the course at FID <= 60 in about 30 s on 2 CPU cores, seed after
 # seed (LAPGAN: 37-43 s): the prior change and weight average each row takes (tools/probe_prior.py --cpu-goal runs them
@@ -748,7 +751,8 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
     ``level_depth`` the levels' convolutions (3); ``level_batch_size`` their batch (batch_size); ``lambda_l1``
     times the L1 distance of a level's residual to the real one added to its generator's loss (pix2pix's term;
     Denton et al. train the levels adversarially only); ``level_ema`` d > 0 samples each level as a moving average
-    of its generator's weights, of decay min(d, (1 + t) / (10 + t)) at step t."""
+    of its generator's weights, of decay min(d, (1 + t) / (10 + t)) at step t; ``channels_last`` trains the levels'
+    players in channels-last memory layout (the same arithmetic, faster on a CPU) and returns them in the usual one."""
     from course_lib.data import pad_images
     from course_lib.nets import CoarseDiscriminator, LevelDiscriminator, LevelGenerator
 
@@ -785,6 +789,8 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
         image = image_k
         size = high.shape[-1]
         D = LevelDiscriminator(1, size, r["width"]).to(dev)
+        if r.get("channels_last"):      # the same arithmetic in the layout oneDNN's CPU convolutions run fastest
+            G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
 
         def noise(n, size=size):
             return torch.randn(n, 1, size, size, generator=g).to(dev)
@@ -816,6 +822,7 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
                           desc=f"LAPGAN {name} (shipped)", callback=update_average)
         if average is not None:
             G.load_state_dict(average.state_dict())
+        G.to(memory_format=torch.contiguous_format)
         seconds[name] = round(time.time() - start, 1)
     model.eval()
     with torch.no_grad():
