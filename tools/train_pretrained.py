@@ -161,12 +161,12 @@ FAST_SELF_CONDITIONED = {"dcgan": {}, "sngan": {"steps": 1150}, "lsgan": {"lr": 
                                     "level_ema": 0.99, "channels_last": True}}
 
 # The CPU goal, every noise-to-image GAN of the course at FID <= 60 in about 30 s on 2 CPU cores, seed after
-# seed (LAPGAN: 37-43 s): the prior change and weight average each row takes (tools/probe_prior.py --cpu-goal runs them
-# all, on the schedules of FAST_SELF_CONDITIONED; the VAE + GAN keeps the table's). Clusters are told both players
-# (LAPGAN: its 8x8 level's); the VAE + GAN instead draws from a Gaussian mixture fitted to its encoder's codes. The
-# games whose critic learns slowly or whose samples collapse took more clusters (LSGAN, the clipped WGAN), and so did
-# the MLP GAN, whose 20 clusters left it at 36-58 over six seeds (50: 24-45, for half a second more of clustering);
-# LAPGAN, whose levels compound the 8x8 level's errors, took the most.
+# seed (LAPGAN: about the DCGAN's time, 30-34 s by the hour): the prior change and weight average each row takes
+# (tools/probe_prior.py --cpu-goal runs them all, on the schedules of FAST_SELF_CONDITIONED; the VAE + GAN keeps the
+# table's). Clusters are told both players (LAPGAN: its 8x8 level's); the VAE + GAN instead draws from a Gaussian
+# mixture fitted to its encoder's codes. The games whose critic learns slowly or whose samples collapse took more
+# clusters (LSGAN, the clipped WGAN), and so did the MLP GAN, whose 20 clusters left it at 36-58 over six seeds (50:
+# 24-45, for half a second more of clustering); LAPGAN, whose levels compound the 8x8 level's errors, took the most.
 CPU_GOAL = {"gan": {"clusters": 50, "ema": 0.99}, "dcgan": {"clusters": 20, "ema": 0.99},
             "sngan": {"clusters": 20, "ema": 0.99}, "wgangp": {"clusters": 20, "ema": 0.99},
             "lsgan": {"clusters": 50, "ema": 0.99}, "wgan": {"clusters": 50, "ema": 0.995},
