@@ -149,7 +149,7 @@ FAST = {
 # moving average of their weights (decay 0.99 after a warm-up) and their weights and activations in channels-last
 # layout (the same arithmetic, which oneDNN's CPU convolutions run 10-25 % faster). With 200 clusters of its 8x8 images
 # and --ema 0.995 it reaches FID 38-56 over six seeds; the README gives the seconds (2,000 steps of 64 at 1e-3 at 8x8,
-# 1,100 at 16x16, no channels-last: 45-59 in 37-43 s; with 50 clusters of the digits' pixels, 700 steps at 16x16 and
+# 1,100 at 16x16, no channels-last: 45-59 in 36-43 s; with 50 clusters of the digits' pixels, 700 steps at 16x16 and
 # no level average: 54-138; a level discriminator trained on the generator's fakes of the step before, saving a
 # generator pass: worse, 50-72). SN-GAN's power iterations make its steps the dearest of the DCGAN-sized players':
 # 1,150 of them (the table's 1,300 took up to 32 s) reach FID 38-50 over six seeds.
@@ -161,7 +161,7 @@ FAST_SELF_CONDITIONED = {"dcgan": {}, "sngan": {"steps": 1150}, "lsgan": {"lr": 
                                     "level_ema": 0.99, "channels_last": True}}
 
 # The issue's CPU goal, every noise-to-image GAN of the course at FID <= 60 in about 30 s on 2 CPU cores, seed after
-# seed (LAPGAN: about the DCGAN's time, 30-34 s by the hour): the prior change and weight average each row takes
+# seed (LAPGAN: about the DCGAN's time, 29-34 s by the hour): the prior change and weight average each row takes
 # (tools/probe_prior.py --cpu-goal runs them all, on the schedules of FAST_SELF_CONDITIONED; the VAE + GAN keeps the
 # table's). Clusters are told both players (LAPGAN: its 8x8 level's); the VAE + GAN instead draws from a Gaussian
 # mixture fitted to its encoder's codes. The games whose critic learns slowly or whose samples collapse took more
