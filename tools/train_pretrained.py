@@ -790,7 +790,8 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
         size = high.shape[-1]
         D = LevelDiscriminator(1, size, r["width"]).to(dev)
         if r.get("channels_last"):      # the same arithmetic in the layout oneDNN's CPU convolutions run fastest
-            G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+            for player in (G, D):
+                player.to(memory_format=torch.channels_last)
 
         def noise(n, size=size):
             return torch.randn(n, 1, size, size, generator=g).to(dev)
