@@ -1,10 +1,10 @@
 """The nbgrader round trip, run in temporary copies of the course with the README's instructor commands.
 
 1. `course.py release` regenerates assignments/ from solutions/ and reproduces the committed releases.
-2. `course.py autograde`, one copy of the course per assignment (pytest-xdist grades assignments side by side):
-   the reference solution earns full marks and raises in no cell, the unmodified release earns zero, realistic
-   mistakes (tests/submissions.py) lose exactly the parts they break, with feedback that names the mistake, and
-   a corrupt notebook does not stop the others from being graded.
+2. `course.py autograde` in copies of the course (pytest-xdist grades assignments side by side): the reference
+   solution earns full marks and raises in no cell with course_lib's reference answers withheld as in the student
+   copy, the unmodified release earns zero, realistic mistakes (tests/submissions.py) lose exactly the parts they
+   break, with feedback that names the mistake, and a corrupt notebook does not stop the others from being graded.
 3. `course.py feedback` writes feedback HTML and grades.csv.
 
 Grading a notebook costs a kernel and every training test in it, so the mistakes of one assignment are graded
@@ -29,6 +29,8 @@ import pytest
 from submissions import HOSTILE, WITHHELD, WRONG
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import student_copy  # noqa: E402
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
 A1 = ASSIGNMENTS[0]
 
@@ -38,14 +40,22 @@ pytestmark = pytest.mark.timeout(1800)   # an assignment's autograde runs inside
 def course(root: Path, *args) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.pop("NBGRADER_EXECUTION", None)
+    # The copy's course_lib, not the checkout's (the environment's .pth file points there): on PYTHONPATH it comes
+    # first, for the commands and for the kernels they start.
+    env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in [env.get("PYTHONPATH")] if p])
     return subprocess.run([sys.executable, str(root / "course.py"), *args], cwd=root, env=env,
                           capture_output=True, text=True)
 
 
-def make_copy(tmp_path_factory, name: str) -> Path:
+def make_copy(tmp_path_factory, name: str, withheld: bool = False) -> Path:
+    """A copy of the course to run instructor's commands in; ``withheld``: course_lib's family modules (the
+    reference answers) replaced by the student copy's stubs, which keep the names and raise if called."""
     root = tmp_path_factory.mktemp(name)
     for folder in ("solutions", "assignments", "course_lib", "tools"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    if withheld:
+        for family in student_copy.FAMILIES:
+            (root / "course_lib" / f"{family}.py").write_text(student_copy.stub_source(family))
     for file in ("nbgrader_config.py", "course.py", "requirements.txt", "pyproject.toml"):
         shutil.copy(ROOT / file, root / file)
     (root / ".venv").symlink_to(ROOT / ".venv")  # the environment is already built: setup() sees it is current
@@ -172,32 +182,53 @@ def sandbox_available() -> bool:
 _GRADED = {}
 
 
+def released_copy(tmp_path_factory, a: str, withheld: bool) -> Path:
+    """A copy of the course where ``a`` is released (what the instructor did before students worked: the gradebook
+    knows ``a``), whose commands and kernels import the copy's course_lib."""
+    copy = make_copy(tmp_path_factory, f"grade-{a}" + ("-withheld" if withheld else ""), withheld)
+    found = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(u.find_spec('course_lib').origin)"],
+                           env={**os.environ, "PYTHONPATH": str(copy)}, cwd=copy / "solutions",  # like a kernel's
+                           capture_output=True, text=True).stdout.strip()
+    assert Path(found).parent == copy / "course_lib", f"the graders would import {found}, not the copy's course_lib"
+    r = course(copy, "release", a)
+    assert r.returncode == 0, f"course.py release {a} failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+    return copy
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """graded(a): ``a``'s submissions, autograded once per worker in a copy of the course of their own (the slow
-    step: each notebook trains models). Submissions that attack the grader while it runs them are graded only
-    where graded kernels run in a sandbox; the scan withholds the others before any of them runs."""
-    def grade(a: str):
-        if a not in _GRADED:
-            copy = make_copy(tmp_path_factory, f"grade-{a}")
-            r = course(copy, "release", a)  # what the instructor did before students worked: the gradebook knows a
-            assert r.returncode == 0, f"course.py release {a} failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
-            submit(copy, "reference", a, nbformat.read(ROOT / "solutions" / a / f"{a}.ipynb", as_version=4))
-            submit(copy, "untouched", a, nbformat.read(ROOT / "assignments" / a / f"{a}.ipynb", as_version=4))
-            if a == A1:
-                submit(copy, "corrupt", a, released(ROOT, a).read_text()[:5000])  # a truncated upload
-            for bundle, students in bundles(a).items():
-                submit(copy, bundle, a, with_mistakes(a, [e for s in students for e in WRONG[s][1]]))
-            sandboxed = sandbox_available()
-            for student, (b, edits, expected, _) in HOSTILE.items():
-                if b == a and expected == WITHHELD:   # the scan withholds these before anything runs
-                    submit(copy, student, a, with_mistakes(a, edits))
-            if sandboxed:
-                for bundle, students in hostile_bundles(a).items():
-                    submit(copy, bundle, a, with_mistakes(a, [e for s in students for e in HOSTILE[s][1]]))
+    """graded(a, withheld=False): ``a``'s submissions, autograded once per worker (the slow step: each notebook
+    trains models) in two copies of the course of their own, each graded with `course.py autograde`:
+
+    - withheld=True: the reference solution and the unmodified release, in a copy whose course_lib has the
+      student copy's stubs in place of the reference answers. Full marks there say that neither the answers nor
+      the tests, visible or hidden, need a reference answer; so this also stands for the visible checks that a
+      student runs in the student copy (tests/test_student_copy.py runs that copy's own command on one assignment).
+    - withheld=False: the mistakes, the corrupt upload and the attacks, in the course as the instructor has it.
+      Some tests grade a part on the course's version of an earlier part the submission left unwritten.
+
+    Submissions that attack the grader while it runs them are graded only where graded kernels run in a sandbox;
+    the scan withholds the others before any of them runs."""
+    def grade(a: str, withheld: bool = False):
+        if (a, withheld) not in _GRADED:
+            copy = released_copy(tmp_path_factory, a, withheld)
+            if withheld:
+                submit(copy, "reference", a, nbformat.read(ROOT / "solutions" / a / f"{a}.ipynb", as_version=4))
+                submit(copy, "untouched", a, nbformat.read(ROOT / "assignments" / a / f"{a}.ipynb", as_version=4))
+            else:
+                if a == A1:
+                    submit(copy, "corrupt", a, released(ROOT, a).read_text()[:5000])  # a truncated upload
+                for bundle, students in bundles(a).items():
+                    submit(copy, bundle, a, with_mistakes(a, [e for s in students for e in WRONG[s][1]]))
+                for student, (b, edits, expected, _) in HOSTILE.items():
+                    if b == a and expected == WITHHELD:   # the scan withholds these before anything runs
+                        submit(copy, student, a, with_mistakes(a, edits))
+                if sandbox_available():
+                    for bundle, students in hostile_bundles(a).items():
+                        submit(copy, bundle, a, with_mistakes(a, [e for s in students for e in HOSTILE[s][1]]))
             r = course(copy, "autograde", a)
-            _GRADED[a] = copy, r.stdout + r.stderr, r.returncode
-        return _GRADED[a]
+            _GRADED[a, withheld] = copy, r.stdout + r.stderr, r.returncode
+        return _GRADED[a, withheld]
     return grade
 
 
@@ -208,7 +239,7 @@ def per_assignment(keys, assignment_of=lambda k: k):
 
 @pytest.mark.parametrize("a", per_assignment(ASSIGNMENTS))
 def test_reference_solution_earns_full_marks(graded, a):
-    copy, log, _ = graded(a)
+    copy, log, _ = graded(a, withheld=True)
     points = graded_cells(a)
     got = scores(copy, a, "reference")
     lost = {k: (got.get(k), v) for k, v in points.items() if got.get(k) != v}
@@ -222,7 +253,7 @@ def test_reference_solution_earns_full_marks(graded, a):
 
 @pytest.mark.parametrize("a", per_assignment(ASSIGNMENTS))
 def test_unmodified_release_earns_zero(graded, a):
-    copy, _, _ = graded(a)
+    copy, _, _ = graded(a, withheld=True)
     got = scores(copy, a, "untouched")
     assert sum(got.values()) == 0, f"{a}: the unmodified release earned points: {got}"
 
@@ -260,12 +291,12 @@ def test_corrupt_submission_does_not_stop_the_batch(graded, a):
     # chance); the unreadable notebook fails again, and only it.
     assert "grading again, one at a time, what was not graded: corrupt\n" in log, \
         f"the autograde log should show the ungraded submission (only) graded again:\n{log[-2000:]}"
-    assert (copy / "autograded" / "reference" / a / f"{a}.ipynb").exists()
+    assert all((copy / "autograded" / bundle / a / f"{a}.ipynb").exists() for bundle in bundles(a))
 
 
 @pytest.mark.parametrize("a", per_assignment([A1]))
 def test_feedback_and_grades_csv(graded, a):
-    copy, _, _ = graded(a)
+    copy, _, _ = graded(a, withheld=True)
     r = course(copy, "feedback", a)
     assert r.returncode == 0, f"course.py feedback failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
     html = copy / "feedback" / "reference" / a / f"{a}.html"
@@ -319,6 +350,6 @@ def test_grading_leaves_the_course_as_it_was(graded, a):
             if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
                 twin = copy / path.relative_to(ROOT)
                 assert twin.read_bytes() == path.read_bytes(), f"{twin.relative_to(copy)} changed during grading"
-    # The kernels import this checkout's course_lib (the environment's .pth points here): it must be intact too.
+    # The kernels imported the copy's course_lib; this checkout's must be intact too.
     import course_lib.grading
     assert "# tampered" not in Path(course_lib.grading.__file__).read_text(), "a submission rewrote course_lib"
