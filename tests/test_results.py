@@ -299,8 +299,9 @@ def test_any_game_of_the_table_can_be_self_conditioned_and_the_probe_restores_it
     calls = _main_with_probe_spy(monkeypatch, ["wgan", "dcgan", "--clusters", "0", "20", "--schedule",
                                                "self-conditioned", "--set", "steps=5"])
     expected = {**T.FAST_SELF_CONDITIONED["wgan"], "steps": 5}
-    assert calls == [("wgan", 0, 0, 0, expected), ("wgan", 0, 20, 0, expected), ("dcgan", 0, 0, 0, {"steps": 5}),
-                     ("dcgan", 0, 20, 0, {"steps": 5})], f"--schedule self-conditioned --set steps=5 gave {calls}"
+    dcgan = {**T.FAST_SELF_CONDITIONED["dcgan"], "steps": 5}
+    assert calls == [("wgan", 0, 0, 0, expected), ("wgan", 0, 20, 0, expected), ("dcgan", 0, 0, 0, dcgan),
+                     ("dcgan", 0, 20, 0, dcgan)], f"--schedule self-conditioned --set steps=5 gave {calls}"
     for argv, why in ((["dcgan", "--anchors", "3", "--clusters", "4"], "one kind of prior"),
                       (["dcgan", "--clusters", "-1"], "0 (the plain prior) or positive"),
                       (["dcgan", "--set", "x=1"], "KEY one of")):
@@ -558,6 +559,46 @@ def test_vaegan_probe_draws_from_a_mixture_fitted_to_its_codes(monkeypatch, caps
         assert why in capsys.readouterr().err, f"{argv}: the error should say {why!r}"
 
 
+def test_fused_adam_reaches_every_adam_of_a_recipe_that_asks_for_it(monkeypatch):
+    """A schedule's fused_adam (the CPU goal's recipes) makes every Adam its trainer builds take the fused kernel:
+    the self-conditioned players', both phases of the VAE + GAN, every LAPGAN level's; without it the trainers
+    build torch's default Adam, as the shipped weights were trained. The clipped WGAN (RMSprop) refuses the key."""
+    import types
+
+    import torch
+    import probe_prior as P
+    import results as runner
+    import train_pretrained as T
+
+    made = []
+    real_init = torch.optim.Adam.__init__
+
+    def init_spy(self, params, *args, **kwargs):
+        real_init(self, params, *args, **kwargs)
+        made.append(self.defaults.get("fused"))
+
+    monkeypatch.setattr(torch.optim.Adam, "__init__", init_spy)
+    monkeypatch.setattr(runner, "sample_both_modes", lambda model: (torch.rand(20, 1, 28, 28), "eval"))
+    monkeypatch.setattr(runner, "sample_metrics", lambda x: {"fid": 1.0})
+    monkeypatch.setitem(T.FAST["vaegan"], "pre_steps", 2)
+    monkeypatch.setitem(T.FAST["vaegan"], "ft_steps", 2)
+    g = torch.Generator().manual_seed(0)
+    digits = types.SimpleNamespace(train_x=torch.rand(40, 1, 28, 28, generator=g), train_y=torch.arange(40) % 10,
+                                   test_x=torch.rand(500, 1, 28, 28, generator=g), test_y=torch.arange(500) % 10)
+    tiny = {"dcgan": {"steps": 2}, "gan": {"steps": 2}, "vaegan": {},
+            "lapgan": {"steps": {"8x8": 2, "16x16": 1, "32x32": 1}}}
+    for name, clusters, mixture, optimisers in (("dcgan", 4, 0, 2), ("gan", 4, 0, 2), ("vaegan", 0, 3, 3),
+                                                ("lapgan", 4, 0, 6)):
+        for schedule, want in (({**T.FAST_SELF_CONDITIONED[name], **tiny[name]}, True), (tiny[name], None)):
+            made.clear()
+            P.probe(name, seed=0, k=0, digits=digits, clusters=clusters, mixture=mixture, schedule=schedule)
+            assert made == [want] * optimisers, \
+                f"{name} with {schedule}: {optimisers} Adams expected, fused={want}; the trainer built {made}"
+    assert P.parse_schedule(["fused_adam=1"]) == {"fused_adam": True}
+    with pytest.raises(ValueError, match="RMSprop"):
+        P.check_schedule("wgan", {"fused_adam": True})
+
+
 def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monkeypatch, capsys):
     """tools/probe_prior.py --cpu-goal: every noise-to-image GAN the probe knows has a recipe in one place
     (train_pretrained.CPU_GOAL), each runs with its own prior and average on the self-conditioned schedule, the summary
@@ -582,6 +623,9 @@ def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monk
     assert steps["sngan"] == 1150, schedules["sngan"]
     assert steps["lapgan"] == {"8x8": 1200, "16x16": 1000, "32x32": 100}, steps
     assert schedules["lapgan"].get("channels_last") is True, "LAPGAN's levels train channels-last in its recipe"
+    fused = {name for name, schedule in schedules.items() if schedule.get("fused_adam") is True}
+    assert fused == set(T.CPU_GOAL) - {"wgan"}, \
+        f"every CPU-goal recipe but the clipped WGAN's (RMSprop) uses fused Adam; these do: {sorted(fused)}"
     assert schedules["lapgan"].get("level_ema") == 0.99, "LAPGAN's levels are sampled as averages in its recipe"
     out = capsys.readouterr().out
     row = "| lapgan | 0 | 200 | 0 | 50.0-70.0 (50.0, 70.0) | 1 of 2 | 30.0-31.0 |"
@@ -589,11 +633,12 @@ def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monk
 
     runs.clear()
     assert P.main(["lsgan", "--cpu-goal"]) == 0
-    assert runs == [("lsgan", 0, 0, 50, 0, 0.99, {"lr": 5e-4})], f"--cpu-goal lsgan gave {runs}"
+    assert runs == [("lsgan", 0, 0, 50, 0, 0.99, {"lr": 5e-4, "fused_adam": True})], f"--cpu-goal lsgan gave {runs}"
     runs.clear()
     monkeypatch.setitem(T.CPU_GOAL, "dcgan", {"clusters": 7, "ema": 0.9})     # the recipe is read, not restated
     assert P.main(["dcgan", "--cpu-goal"]) == 0
-    assert runs == [("dcgan", 0, 0, 7, 0, 0.9, {})], f"--cpu-goal should read CPU_GOAL['dcgan']; it ran {runs}"
+    assert runs == [("dcgan", 0, 0, 7, 0, 0.9, {"fused_adam": True})], \
+        f"--cpu-goal should read CPU_GOAL['dcgan']; it ran {runs}"
     for argv, why in ((["--cpu-goal", "--clusters", "20"], "not --clusters"), (["--cpu-goal", "--ema", "0"], "not --ema"),
                       (["--cpu-goal", "--anchors", "0"], "not --anchors"), (["--cpu-goal", "--mixture", "0"],
                       "not --mixture"), (["--cpu-goal", "--schedule", "table"], "not --schedule"),

@@ -77,16 +77,18 @@ def flag(value: str) -> bool:
 
 SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int,     # what --set may change
             "coarse_lr": float, "level_batch_size": int, "level_depth": int, "lambda_l1": float, "level_ema": float,
-            "channels_last": flag}
-GAN_KEYS = {"steps", "k", "lr", "batch_size"}
+            "channels_last": flag, "fused_adam": flag}
+GAN_KEYS = {"steps", "k", "lr", "batch_size", "fused_adam"}
 KEYS = {"lapgan": {"steps", "lr", "batch_size", "coarse_lr", "level_batch_size", "level_depth", "lambda_l1",
-                   "level_ema", "channels_last"},
-        "vaegan": {"batch_size"}}     # what each trainer reads (train_pretrained.train_lapgan, train_vaegan)
+                   "level_ema", "channels_last", "fused_adam"},
+        "vaegan": {"batch_size", "fused_adam"},     # what each trainer reads (train_pretrained.train_lapgan, train_vaegan)
+        "wgan": GAN_KEYS - {"fused_adam"}}          # the clipped WGAN learns with RMSprop
 
 
 def check_schedule(name: str, schedule: dict) -> None:
     """Raise ValueError for a key outside SCHEDULE, or one that ``name``'s trainer does not read (KEYS: LAPGAN
-    takes its steps only per level, as a dict, and no k; the VAE + GAN only batch_size; the other rows GAN_KEYS)."""
+    takes its steps only per level, as a dict, and no k; the VAE + GAN only batch_size and fused_adam; the clipped
+    WGAN, whose players learn with RMSprop, no fused_adam; the other rows GAN_KEYS)."""
     unknown = set(schedule) - set(SCHEDULE)
     if unknown:
         raise ValueError(f"probe: the schedule has {sorted(SCHEDULE)}; not {sorted(unknown)}")
@@ -98,7 +100,8 @@ def check_schedule(name: str, schedule: dict) -> None:
             why = {"steps": "its steps per level are FAST_SELF_CONDITIONED's", "k": "no level has critic steps"}
             reason = "; ".join(why[key] for key in sorted(wrong))
         else:
-            reason = "its schedule here: batch_size" if name == "vaegan" else "LAPGAN's keys"
+            reason = {"vaegan": "its schedule here: batch_size and fused_adam",
+                      "wgan": "its players learn with RMSprop, which has no fused kernel"}.get(name, "LAPGAN's keys")
         raise ValueError(f"{name}: --set {', '.join(sorted(wrong))} does not apply to it ({reason})")
 
 

@@ -153,12 +153,18 @@ FAST = {
 # no level average: 54-138; a level discriminator trained on the generator's fakes of the step before, saving a
 # generator pass: worse, 50-72). SN-GAN's power iterations make its steps the dearest of the DCGAN-sized players':
 # 1,150 of them (the table's 1,300 took up to 32 s) reach FID 38-50 over six seeds.
-FAST_SELF_CONDITIONED = {"dcgan": {}, "sngan": {"steps": 1150}, "lsgan": {"lr": 5e-4},
-                         "wgangp": {"k": 2, "steps": 600, "lr": 2e-3},
+# Every row whose players learn with Adam takes its fused CPU kernel (``fused_adam``: one pass over each player's
+# parameters instead of a dozen small operations per tensor, the default on a CPU): the same update up to rounding,
+# and 5-7 % of a step of the DCGAN's players, 10-18 % of one of LAPGAN's 16x16 level, whose players are small. The
+# clipped WGAN keeps RMSprop, which has no fused kernel in torch 2.14.
+FUSED = {"fused_adam": True}
+FAST_SELF_CONDITIONED = {"gan": {**FUSED}, "dcgan": {**FUSED}, "sngan": {"steps": 1150, **FUSED},
+                         "lsgan": {"lr": 5e-4, **FUSED}, "wgangp": {"k": 2, "steps": 600, "lr": 2e-3, **FUSED},
                          "wgan": {"k": 1, "steps": 1350, "batch_size": 32, "lr": 2e-3},
                          "lapgan": {"steps": {"8x8": 1200, "16x16": 1000, "32x32": 100}, "batch_size": 128,
                                     "coarse_lr": 2e-3, "level_batch_size": 32, "level_depth": 5, "lambda_l1": 100.0,
-                                    "level_ema": 0.99, "channels_last": True}}
+                                    "level_ema": 0.99, "channels_last": True, **FUSED},
+                         "vaegan": {**FUSED}}
 
 # The issue's CPU goal, every noise-to-image GAN of the course at FID <= 60 in about 30 s on 2 CPU cores, seed after
 # seed (LAPGAN: about the DCGAN's time, 29-34 s by the hour): the prior change and weight average each row takes
@@ -197,8 +203,10 @@ def bce(logits, target: float):
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
-def adam(module, lr, betas=(0.5, 0.999)):
-    return torch.optim.Adam(module.parameters(), lr=lr, betas=tuple(betas))
+def adam(module, lr, betas=(0.5, 0.999), fused: bool = False):
+    """Adam over a module's parameters; ``fused``: torch's fused kernel (a recipe's ``fused_adam``), else the
+    default implementation, as the shipped weights were trained."""
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=tuple(betas), **({"fused": True} if fused else {}))
 
 
 def commit() -> str:
@@ -229,8 +237,9 @@ def train_dcgan(digits, dev, scale: float, budget: str = "full"):
     seed_everything(r["seed"])
     G, D = build("dcgan").to(dev), ConvDiscriminator(width=r["d_width"]).to(dev)
     d_loss, g_loss = gan_losses("dcgan", r)
-    train_gan(G, D, digits.train_x, steps, adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"]), d_loss=d_loss,
-              g_loss=g_loss, k=r.get("k", 1), batch_size=r["batch_size"], seed=r["seed"], desc="DCGAN (shipped)")
+    opt_g, opt_d = (adam(m, r["lr"], r["betas"], r.get("fused_adam", False)) for m in (G, D))
+    train_gan(G, D, digits.train_x, steps, opt_g, opt_d, d_loss=d_loss, g_loss=g_loss, k=r.get("k", 1),
+              batch_size=r["batch_size"], seed=r["seed"], desc="DCGAN (shipped)")
     return G, {**r, "steps": steps}, {}
 
 
@@ -299,8 +308,9 @@ def train_mlp_gan(digits, dev, scale: float, budget: str = "full"):
     G = ImageMLPGenerator(r["z_dim"], r["hidden"], r["depth"]).to(dev)
     D = torch.nn.Sequential(torch.nn.Flatten(), MLPDiscriminator(28 * 28, r["hidden"], r["depth"])).to(dev)
     d_loss, g_loss = gan_losses("gan", r)
-    train_gan(G, D, digits.train_x, steps, adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"]), d_loss=d_loss,
-              g_loss=g_loss, k=r.get("k", 1), batch_size=r["batch_size"], seed=r["seed"], desc="GAN (MLP)")
+    opt_g, opt_d = (adam(m, r["lr"], r["betas"], r.get("fused_adam", False)) for m in (G, D))
+    train_gan(G, D, digits.train_x, steps, opt_g, opt_d, d_loss=d_loss, g_loss=g_loss, k=r.get("k", 1),
+              batch_size=r["batch_size"], seed=r["seed"], desc="GAN (MLP)")
     return G, {**r, "steps": steps}, {}
 
 
@@ -363,7 +373,7 @@ def train_vaegan(digits, dev, scale: float, budget: str = "full"):
         rec = F.binary_cross_entropy_with_logits(vae.decoder(z), x, reduction="none").flatten(1).sum(1)
         return (rec + 0.5 * (mu ** 2 + logvar.exp() - 1.0 - logvar).sum(1)).mean()
 
-    opt = torch.optim.Adam(vae.parameters(), lr=r["vae_lr"])
+    opt = adam(vae, r["vae_lr"], (0.9, 0.999), r.get("fused_adam", False))     # torch's default betas
     for _ in range(pre):
         loss = nelbo(next(stream))
         opt.zero_grad()
@@ -383,8 +393,9 @@ def train_vaegan(digits, dev, scale: float, budget: str = "full"):
         adv, rec = bce(D(fakes()), 1.0), nelbo(x)
         return rec + r["lambda"] * adv, {"nelbo": rec, "adv": adv}
 
-    train_adversarial(stream, d_loss, g_loss, adam(D, r["d_lr"], r["betas_d"]),
-                      torch.optim.Adam(vae.parameters(), lr=r["vae_lr"]), D, vae, ft, desc="VAE + GAN (shipped)")
+    train_adversarial(stream, d_loss, g_loss, adam(D, r["d_lr"], r["betas_d"], r.get("fused_adam", False)),
+                      adam(vae, r["vae_lr"], (0.9, 0.999), r.get("fused_adam", False)), D, vae, ft,
+                      desc="VAE + GAN (shipped)")
     extra = {"test_nelbo": round(evaluate_nelbo(vae.eval(), binarize(digits.test_x, seed=0).to(dev)), 2),
              "test_nelbo_on": "lecture 2's 500 test digits, binarised once with seed 0" +
                               (" (the VAE's, under N(0, I), not the mixture prior's)" if prior is not None else "")}
@@ -425,7 +436,7 @@ def optimizers(r: dict, G, D):
     if r.get("optimizer") == "rmsprop":
         opts = tuple(torch.optim.RMSprop(m.parameters(), lr=r["lr"]) for m in (G, D))
     else:
-        opts = adam(G, r["lr"], r["betas"]), adam(D, r["lr"], r["betas"])
+        opts = tuple(adam(m, r["lr"], r["betas"], r.get("fused_adam", False)) for m in (G, D))
     clip = (lambda: W.clip_weights_(D, r["clip"])) if "clip" in r else None
     return opts, clip
 
@@ -752,7 +763,8 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
     times the L1 distance of a level's residual to the real one added to its generator's loss (pix2pix's term;
     Denton et al. train the levels adversarially only); ``level_ema`` d > 0 samples each level as a moving average
     of its generator's weights, of decay min(d, (1 + t) / (10 + t)) at step t; ``channels_last`` trains the levels'
-    players in channels-last memory layout (the same arithmetic, faster on a CPU) and returns them in the usual one."""
+    players in channels-last memory layout (the same arithmetic, faster on a CPU) and returns them in the usual one;
+    ``fused_adam`` gives every level's Adam the fused kernel."""
     from course_lib.data import pad_images
     from course_lib.nets import CoarseDiscriminator, LevelDiscriminator, LevelGenerator
 
@@ -766,7 +778,7 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
     x = pad_images(digits.train_x)
     pyramid, up = _pyramid(x)
     g = rng(r["seed"] + 1)
-    opt = lambda m: adam(m, r["lr"], r["betas"])  # noqa: E731
+    opt = lambda m: adam(m, r["lr"], r["betas"], r.get("fused_adam", False))  # noqa: E731
     seconds, extra = {}, {}
     start = time.time()
     coarse_r = {**r, "lr": r.get("coarse_lr", r["lr"])}
@@ -776,9 +788,10 @@ def train_lapgan(digits, dev, scale: float, budget: str = "full"):
             desc="LAPGAN 8x8, self-conditioned", images=pyramid[-1])
     else:
         coarse, Dc = model.coarse, CoarseDiscriminator(8, 1, r["hidden"]).to(dev)
+        opt_coarse = lambda m: adam(m, coarse_r["lr"], r["betas"], r.get("fused_adam", False))  # noqa: E731
         d_loss, g_loss = gan_losses("gan", r)              # the 8x8 level is a plain GAN: non-saturating loss
-        train_gan(coarse, Dc, pyramid[-1], steps["8x8"], adam(coarse, coarse_r["lr"], r["betas"]),
-                  adam(Dc, coarse_r["lr"], r["betas"]), batch_size=r["batch_size"], seed=r["seed"], d_loss=d_loss,
+        train_gan(coarse, Dc, pyramid[-1], steps["8x8"], opt_coarse(coarse), opt_coarse(Dc),
+                  batch_size=r["batch_size"], seed=r["seed"], d_loss=d_loss,
                   g_loss=g_loss, desc="LAPGAN 8x8 (shipped)")
     seconds["8x8"] = round(time.time() - start, 1)
     lam, level_ema = r.get("lambda_l1", 0.0), r.get("level_ema", 0.0)
