@@ -589,7 +589,8 @@ def test_fused_adam_reaches_every_adam_of_a_recipe_that_asks_for_it(monkeypatch)
             "lapgan": {"steps": {"8x8": 2, "16x16": 1, "32x32": 1}}}
     for name, clusters, mixture, optimisers in (("dcgan", 4, 0, 2), ("gan", 4, 0, 2), ("vaegan", 0, 3, 3),
                                                 ("lapgan", 4, 0, 6)):
-        for schedule, want in (({**T.FAST_SELF_CONDITIONED[name], **tiny[name]}, True), (tiny[name], None)):
+        for schedule, want in (({**T.FAST_SELF_CONDITIONED.get(name, {}), "fused_adam": True, **tiny[name]}, True),
+                               (tiny[name], None)):
             made.clear()
             P.probe(name, seed=0, k=0, digits=digits, clusters=clusters, mixture=mixture, schedule=schedule)
             assert made == [want] * optimisers, \
@@ -624,8 +625,9 @@ def test_cpu_goal_runs_every_gan_with_its_recipe_and_counts_the_seeds_at_60(monk
     assert steps["lapgan"] == {"8x8": 1200, "16x16": 1000, "32x32": 100}, steps
     assert schedules["lapgan"].get("channels_last") is True, "LAPGAN's levels train channels-last in its recipe"
     fused = {name for name, schedule in schedules.items() if schedule.get("fused_adam") is True}
-    assert fused == set(T.CPU_GOAL) - {"wgan"}, \
-        f"every CPU-goal recipe but the clipped WGAN's (RMSprop) uses fused Adam; these do: {sorted(fused)}"
+    assert fused == set(T.CPU_GOAL) - {"wgan", "gan"}, \
+        f"every CPU-goal recipe but the clipped WGAN's (RMSprop) and the MLP GAN's uses fused Adam; these do: " \
+        f"{sorted(fused)}"
     assert schedules["lapgan"].get("level_ema") == 0.99, "LAPGAN's levels are sampled as averages in its recipe"
     out = capsys.readouterr().out
     row = "| lapgan | 0 | 200 | 0 | 50.0-70.0 (50.0, 70.0) | 1 of 2 | 30.0-31.0 |"
