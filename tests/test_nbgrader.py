@@ -186,7 +186,8 @@ def released_copy(tmp_path_factory, a: str, withheld: bool) -> Path:
     """A copy of the course where ``a`` is released (what the instructor did before students worked: the gradebook
     knows ``a``), whose commands and kernels import the copy's course_lib."""
     copy = make_copy(tmp_path_factory, f"grade-{a}" + ("-withheld" if withheld else ""), withheld)
-    found = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(u.find_spec('course_lib').origin)"],
+    probe = "import importlib.util as u; print(u.find_spec('course_lib').origin)"
+    found = subprocess.run([sys.executable, "-c", probe],
                            env={**os.environ, "PYTHONPATH": str(copy)}, cwd=copy / "solutions",  # like a kernel's
                            capture_output=True, text=True).stdout.strip()
     assert Path(found).parent == copy / "course_lib", f"the graders would import {found}, not the copy's course_lib"

@@ -81,8 +81,8 @@ SCHEDULE = {"steps": int, "k": int, "lr": float, "batch_size": int,     # what -
 GAN_KEYS = {"steps", "k", "lr", "batch_size", "fused_adam"}
 KEYS = {"lapgan": {"steps", "lr", "batch_size", "coarse_lr", "level_batch_size", "level_depth", "lambda_l1",
                    "level_ema", "channels_last", "fused_adam"},
-        "vaegan": {"batch_size", "fused_adam"},     # what each trainer reads (train_pretrained.train_lapgan, train_vaegan)
-        "wgan": GAN_KEYS - {"fused_adam"}}          # the clipped WGAN learns with RMSprop
+        "vaegan": {"batch_size", "fused_adam"},     # what each trainer reads (train_pretrained.train_lapgan,
+        "wgan": GAN_KEYS - {"fused_adam"}}          # train_vaegan); the clipped WGAN learns with RMSprop
 
 
 def check_schedule(name: str, schedule: dict) -> None:

@@ -172,10 +172,11 @@ FAST_SELF_CONDITIONED = {"dcgan": {**FUSED}, "sngan": {"steps": 1150, **FUSED},
 # seed (16-22 s at seed 0 in one process, at about the speed the baseline was timed at; LAPGAN about 1.15
 # times the DCGAN's time; up to 1.5 times longer at the machine's slow hours): the prior change and weight average
 # each row takes (tools/probe_prior.py --cpu-goal runs them all, on the schedules of FAST_SELF_CONDITIONED; the VAE +
-# GAN's is the table's with fused Adam). Clusters are told both players (LAPGAN: its 8x8 level's); the VAE + GAN instead draws from a Gaussian
-# mixture fitted to its encoder's codes. The games whose critic learns slowly or whose samples collapse took more
-# clusters (LSGAN, the clipped WGAN), and so did the MLP GAN, whose 20 clusters left it at 36-58 over six seeds (50:
-# 24-45, for half a second more of clustering); LAPGAN, whose levels compound the 8x8 level's errors, took the most.
+# GAN's is the table's with fused Adam). Clusters are told both players (LAPGAN: its 8x8 level's); the VAE + GAN
+# instead draws from a Gaussian mixture fitted to its encoder's codes. The games whose critic learns slowly or whose
+# samples collapse took more clusters (LSGAN, the clipped WGAN), and so did the MLP GAN, whose 20 clusters left it at
+# 36-58 over six seeds (50: 24-45, for half a second more of clustering); LAPGAN, whose levels compound the 8x8
+# level's errors, took the most.
 CPU_GOAL = {"gan": {"clusters": 50, "ema": 0.99}, "dcgan": {"clusters": 20, "ema": 0.99},
             "sngan": {"clusters": 20, "ema": 0.99}, "wgangp": {"clusters": 20, "ema": 0.99},
             "lsgan": {"clusters": 50, "ema": 0.99}, "wgan": {"clusters": 50, "ema": 0.995},
